@@ -1,0 +1,426 @@
+"""Load the Large Movie Review Dataset, split it, tokenise it once and cache the arrays.
+
+The official layout is ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``, read from a
+directory or a ``.tar.gz``. The 25k training reviews are split into train/validation (stratified,
+seeded); the 25k test reviews are returned separately, for the final evaluation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import tarfile
+import tempfile
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+ENV_VAR = "IMDB_DATA"
+CACHE_VERSION = 1  # bump when the tokenisation changes, so old caches are not read back
+
+_MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """How reviews become integer sequences; part of the cache key and of a study's identity.
+
+    Padding and truncation default to the front ("pre"), as ``keras.utils.pad_sequences`` does:
+    reviews tend to state their verdict at the end, so keeping the last ``maxlen`` tokens keeps it,
+    and an LSTM that reads zeros first and the review last ends on the words that matter.
+    Measured on IMDB (issue 2), an LSTM(64) fed TextVectorization's own output (pad at the end,
+    keep the first tokens, no mask) stayed at 0.55 val accuracy, while padding at the front gave
+    0.85. Front padding also needs no mask, which keeps the cuDNN LSTM kernel usable on GPU.
+    With ``padding="post"`` the model masks the padding (see ``mask_zero``), which cuDNN accepts
+    for right-padded input.
+    """
+
+    vocab_size: int = 20000
+    maxlen: int = 200
+    val_split: float = 0.2
+    seed: int = 42
+    padding: str = "pre"
+    truncating: str = "pre"
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 3:
+            raise ValueError(f"vocab_size={self.vocab_size!r}; expected an integer >= 3")
+        if self.maxlen < 1:
+            raise ValueError(f"maxlen={self.maxlen!r}; expected an integer >= 1")
+        if not 0.0 < self.val_split < 1.0:
+            raise ValueError(f"val_split={self.val_split!r}; expected a fraction in (0, 1)")
+        for name in ("padding", "truncating"):
+            value = getattr(self, name)
+            if value not in ("pre", "post"):
+                raise ValueError(f"{name}={value!r}; expected 'pre' or 'post'")
+
+    @property
+    def mask_zero(self) -> bool:
+        """End padding must be masked; front padding is read by the LSTM before the text."""
+        return self.padding == "post"
+
+
+class Split(NamedTuple):
+    x: np.ndarray  # int32 (n, maxlen)
+    y: np.ndarray  # float32 (n,), 1.0 = positive
+
+
+class Dataset(NamedTuple):
+    train: Split
+    val: Split
+    test: Split
+    vocabulary: list[str]  # index i -> token; 0 is padding "", 1 is "[UNK]"
+    settings: DataSettings
+    source: str
+    checksum: str
+
+    def describe(self) -> dict:
+        """Plain, JSON-ready description, stored with studies and model cards."""
+        return {
+            **asdict(self.settings),
+            "source": self.source,
+            "checksum": self.checksum,
+            "n_train": len(self.train.y),
+            "n_val": len(self.val.y),
+            "n_test": len(self.test.y),
+        }
+
+
+class Reviews(NamedTuple):
+    texts: list[str]
+    labels: np.ndarray
+    ids: list[str]  # "<id>_<rating>", for stable ordering
+
+
+# ---------------------------------------------------------------- locating and reading the source
+
+
+def resolve_source(path: str | os.PathLike | None = None) -> Path:
+    """The dataset location: ``path``, else ``$IMDB_DATA``, else the official archive downloaded
+    into the Keras cache (``~/.keras/datasets``) as ``keras.datasets`` loaders do."""
+    chosen = path or os.environ.get(ENV_VAR)
+    if chosen:
+        source = Path(chosen).expanduser().resolve()
+        if not source.exists():
+            origin = "--data" if path else f"${ENV_VAR}"
+            raise FileNotFoundError(
+                f"IMDB data not found at {str(source)!r} (from {origin}); pass --data with the "
+                "aclImdb directory or the aclImdb_v1.tar.gz archive"
+            )
+        return source
+    return download()
+
+
+def download(origin: str | None = None) -> Path:
+    """Fetch ``aclImdb_v1.tar.gz`` into the Keras cache, or explain how to work offline."""
+    import keras
+
+    # KERAS_HOME is read now, not at Keras' import; get_file falls back to /tmp/.keras for a
+    # folder that does not exist yet, so create it.
+    keras_home = os.environ.get("KERAS_HOME")
+    if keras_home:
+        Path(keras_home).mkdir(parents=True, exist_ok=True)
+    try:
+        return Path(
+            keras.utils.get_file("aclImdb_v1.tar.gz", origin or IMDB_URL, cache_dir=keras_home)
+        )
+    except Exception as exc:  # keras wraps URL and network errors in plain Exceptions
+        raise RuntimeError(
+            f"Could not download the IMDB dataset from {origin or IMDB_URL!r} ({exc}). "
+            f"Offline, pass --data PATH (or set {ENV_VAR}) to an aclImdb directory or "
+            "aclImdb_v1.tar.gz archive."
+        ) from exc
+
+
+def checksum(source: Path) -> str:
+    """Identity of the data for the cache key: the archive's sha256, or for a directory the
+    sha256 of its review files' names, sizes and modification times (as make would judge it)."""
+    digest = hashlib.sha256()
+    if source.is_dir():
+        for file in sorted(source.rglob("*.txt")):
+            if _MEMBER.search(file.as_posix()):
+                stat = file.stat()
+                digest.update(
+                    f"{file.relative_to(source)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+                )
+    else:
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _decode(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where} is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def read_reviews(source: Path) -> dict[str, Reviews]:
+    """Read every labelled review, returned as ``{"train": Reviews, "test": Reviews}``."""
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {
+        (s, c): [] for s in ("train", "test") for c in ("pos", "neg")
+    }
+    if source.is_dir():
+        for file in source.rglob("*.txt"):
+            match = _MEMBER.search(file.as_posix())
+            if match:
+                split, label, rid, rating = match.groups()
+                text = _decode(file.read_bytes(), str(file))
+                found[split, label].append((f"{rid}_{rating}", text))
+        missing_where = str(source)
+    else:
+        try:
+            with tarfile.open(source, "r:*") as archive:
+                for member in archive:
+                    match = _MEMBER.search(member.name)
+                    if match and member.isfile():
+                        split, label, rid, rating = match.groups()
+                        raw = archive.extractfile(member).read()
+                        text = _decode(raw, f"{source}:{member.name}")
+                        found[split, label].append((f"{rid}_{rating}", text))
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise ValueError(
+                f"{str(source)!r} is not a readable .tar.gz archive ({exc}); download "
+                "aclImdb_v1.tar.gz again or pass the extracted aclImdb directory"
+            ) from exc
+        missing_where = f"archive {str(source)!r}"
+
+    if not any(found.values()):
+        raise ValueError(
+            "No reviews in the official layout "
+            f"aclImdb/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt found in {missing_where}; "
+            "point --data at the aclImdb directory or its .tar.gz"
+        )
+    empty = [f"aclImdb/{s}/{c}" for (s, c), items in found.items() if not items]
+    if empty:
+        raise ValueError(
+            f"Empty class folder(s) {empty} in {missing_where}; every one of "
+            "train/pos, train/neg, test/pos, test/neg needs reviews"
+        )
+
+    result = {}
+    for split in ("train", "test"):
+        items = [(rid, text, 1.0) for rid, text in found[split, "pos"]]
+        items += [(rid, text, 0.0) for rid, text in found[split, "neg"]]
+        items.sort(key=lambda item: (item[2], item[0]))  # independent of file-system order
+        result[split] = Reviews(
+            texts=[text for _, text, _ in items],
+            labels=np.array([label for _, _, label in items], dtype=np.float32),
+            ids=[rid for rid, _, _ in items],
+        )
+    return result
+
+
+# ---------------------------------------------------------------- splitting and tokenising
+
+
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) with ``fraction`` of each class in val, shuffled with ``seed``."""
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_val = int(round(len(members) * fraction))
+        val_idx.append(members[:n_val])
+        train_idx.append(members[n_val:])
+    return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
+
+
+def clean(text: str) -> str:
+    """Drop the HTML line breaks IMDB reviews carry; TextVectorization lower-cases and strips
+    punctuation after this."""
+    return _BREAK.sub(" ", text)
+
+
+def pad(sequences: list[np.ndarray], maxlen: int, padding: str, truncating: str) -> np.ndarray:
+    """Fixed-length int32 matrix, like ``keras.utils.pad_sequences`` but without its per-row
+    Python overhead on ragged input."""
+    out = np.zeros((len(sequences), maxlen), dtype=np.int32)
+    for row, seq in enumerate(sequences):
+        seq = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]
+        if len(seq):
+            if padding == "pre":
+                out[row, maxlen - len(seq) :] = seq
+            else:
+                out[row, : len(seq)] = seq
+    return out
+
+
+def tokenize(
+    train_texts: list[str], other: list[list[str]], settings: DataSettings
+) -> tuple[list[str], list[np.ndarray]]:
+    """Learn the vocabulary on ``train_texts`` only; encode them and every list in ``other``."""
+    import tensorflow as tf
+    from keras.layers import TextVectorization
+
+    vectorizer = TextVectorization(
+        max_tokens=settings.vocab_size,
+        standardize="lower_and_strip_punctuation",
+        output_mode="int",
+        ragged=True,
+    )
+    vectorizer.adapt(
+        tf.data.Dataset.from_tensor_slices([clean(t) for t in train_texts]).batch(1024)
+    )
+    encoded = []
+    for texts in [train_texts, *other]:
+        ragged = vectorizer(tf.constant([clean(t) for t in texts]))
+        flat = ragged.flat_values.numpy().astype(np.int32)
+        splits = ragged.row_splits.numpy()
+        rows = [flat[splits[i] : splits[i + 1]] for i in range(len(texts))]
+        encoded.append(pad(rows, settings.maxlen, settings.padding, settings.truncating))
+    return list(vectorizer.get_vocabulary()), encoded
+
+
+# ---------------------------------------------------------------- cache
+
+
+def default_cache_dir() -> Path:
+    """Next to the Keras dataset cache, overridable with ``LSTM_SEARCH_CACHE``."""
+    if os.environ.get("LSTM_SEARCH_CACHE"):
+        return Path(os.environ["LSTM_SEARCH_CACHE"]).expanduser()
+    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return Path(keras_home) / "lstm_search_cache"
+
+
+def cache_key(digest: str, settings: DataSettings) -> str:
+    blob = json.dumps({"v": CACHE_VERSION, "data": digest, **asdict(settings)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write to a temporary file in the same folder and rename: a reader never sees half a cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        return None
+    except Exception:  # unreadable (e.g. truncated by a crash of an older writer): rebuild it
+        path.unlink(missing_ok=True)
+        return None
+
+
+# ---------------------------------------------------------------- the one entry point
+
+_SPLITS = ("train", "val", "test")
+
+
+def load_imdb(
+    path: str | os.PathLike | None = None,
+    settings: DataSettings | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+) -> Dataset:
+    """Load IMDB as padded integer sequences, from the on-disk cache when the same source and
+    settings were tokenised before.
+
+    Args:
+        path: aclImdb directory or ``.tar.gz``; defaults to ``$IMDB_DATA``, then the download.
+        settings: vocabulary, length, split and padding settings.
+        cache_dir: where tokenised arrays are kept (default: ``default_cache_dir()``).
+        use_cache: read and write the cache.
+    """
+    settings = settings or DataSettings()
+    source = resolve_source(path)
+    digest = checksum(source)
+    cache_file = Path(cache_dir or default_cache_dir()) / f"imdb-{cache_key(digest, settings)}.npz"
+
+    arrays = _load_cache(cache_file) if use_cache else None
+    if arrays is None:
+        reviews = read_reviews(source)
+        train_idx, val_idx = stratified_split(
+            reviews["train"].labels, settings.val_split, settings.seed
+        )
+        train_texts = [reviews["train"].texts[i] for i in train_idx]
+        val_texts = [reviews["train"].texts[i] for i in val_idx]
+        vocabulary, (x_train, x_val, x_test) = tokenize(
+            train_texts, [val_texts, reviews["test"].texts], settings
+        )
+        arrays = {
+            "x_train": x_train,
+            "y_train": reviews["train"].labels[train_idx],
+            "x_val": x_val,
+            "y_val": reviews["train"].labels[val_idx],
+            "x_test": x_test,
+            "y_test": reviews["test"].labels,
+            "vocabulary": np.array(vocabulary, dtype=str),
+        }
+        if use_cache:
+            _save_atomic(cache_file, arrays)
+
+    splits = {name: Split(arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in _SPLITS}
+    return Dataset(
+        **splits,
+        vocabulary=[str(token) for token in arrays["vocabulary"]],
+        settings=settings,
+        source=str(source),
+        checksum=digest,
+    )
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data options every CLI shares."""
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data",
+        default=None,
+        help=f"aclImdb directory or .tar.gz (default: ${ENV_VAR}, else download)",
+    )
+    group.add_argument("--vocab-size", type=int, default=DataSettings.vocab_size)
+    group.add_argument("--maxlen", type=int, default=DataSettings.maxlen)
+    group.add_argument("--val-split", type=float, default=DataSettings.val_split)
+    group.add_argument("--padding", choices=("pre", "post"), default=DataSettings.padding)
+    group.add_argument("--truncating", choices=("pre", "post"), default=DataSettings.truncating)
+
+
+def settings_from_args(args: argparse.Namespace, seed: int = DataSettings.seed) -> DataSettings:
+    return DataSettings(
+        vocab_size=args.vocab_size,
+        maxlen=args.maxlen,
+        val_split=args.val_split,
+        seed=seed,
+        padding=args.padding,
+        truncating=args.truncating,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m search.data``: load (and cache) the dataset and print its shape and timing."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    add_data_arguments(parser)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    data = load_imdb(args.data, settings_from_args(args))
+    print(
+        json.dumps({**data.describe(), "seconds": round(time.perf_counter() - start, 2)}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The LSTM model family, built from a plain params dict (no Optuna here).
+
+Embedding (learned or GloVe, frozen or fine-tuned) -> SpatialDropout1D? -> Conv1D + MaxPooling1D?
+-> 1..3 LSTM layers, each optionally Bidirectional -> Dense hidden layers? -> Dropout? -> Dense(1).
+Every key the builder accepts is listed in ``DEFAULTS`` and checked in ``validate_params``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+EMBEDDINGS = ("learned", "glove_frozen", "glove_tuned")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+MAX_LSTM_LAYERS = 3
+
+DEFAULTS: dict[str, Any] = {
+    "embedding": "learned",
+    "embedding_dim": 128,  # learned embeddings only; GloVe brings its own dimension
+    "spatial_dropout": 0.0,
+    "conv_filters": 0,  # 0: no Conv1D front-end
+    "conv_kernel": 5,
+    "conv_pool": 4,
+    "lstm_units": (64,),  # one entry per stacked LSTM layer
+    "bidirectional": False,
+    "lstm_dropout": 0.0,  # dropout on each LSTM layer's inputs
+    "recurrent_dropout": 0.0,  # > 0 rules out the cuDNN kernel on GPU (slower)
+    "dense_units": (),  # hidden Dense(relu) layers before the output
+    "dropout": 0.0,  # final dropout before the output
+    "l2": 0.0,  # on LSTM kernel and recurrent weights and on hidden Dense kernels
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "momentum": 0.9,  # sgd only
+    "batch_size": 64,  # used by fit, kept here so one dict describes a trial
+}
+
+_FRACTIONS = ("spatial_dropout", "lstm_dropout", "recurrent_dropout", "dropout")
+_POSITIVE_INTS = ("embedding_dim", "conv_kernel", "conv_pool", "batch_size")
+
+
+def _bad(key: str, value: Any, expected: str) -> ValueError:
+    return ValueError(f"Invalid model param {key}={value!r}; expected {expected}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _units(key: str, value: Any, low: int, high: int) -> tuple[int, ...]:
+    if _is_int(value):
+        value = (value,)
+    if not isinstance(value, list | tuple) or not low <= len(value) <= high:
+        raise _bad(key, value, f"a list of {low}..{high} positive integers")
+    for units in value:
+        if not _is_int(units) or units <= 0:
+            raise _bad(key, value, "positive integers (units per layer)")
+    return tuple(int(u) for u in value)
+
+
+def validate_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Return ``params`` completed with ``DEFAULTS``; raise ``ValueError`` naming the bad key."""
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"Unknown model param(s) {unknown}; valid keys are {sorted(DEFAULTS)}")
+    p = {**DEFAULTS, **params}
+    if p["embedding"] not in EMBEDDINGS:
+        raise _bad("embedding", p["embedding"], f"one of {list(EMBEDDINGS)}")
+    if p["optimizer"] not in OPTIMIZERS:
+        raise _bad("optimizer", p["optimizer"], f"one of {list(OPTIMIZERS)}")
+    if not isinstance(p["bidirectional"], bool | np.bool_):
+        raise _bad("bidirectional", p["bidirectional"], "True or False")
+    for key in _FRACTIONS:
+        if not _is_number(p[key]) or not 0.0 <= p[key] < 1.0:
+            raise _bad(key, p[key], "a fraction in [0, 1)")
+    for key in _POSITIVE_INTS:
+        if not _is_int(p[key]) or p[key] <= 0:
+            raise _bad(key, p[key], "a positive integer")
+    if not _is_int(p["conv_filters"]) or p["conv_filters"] < 0:
+        raise _bad("conv_filters", p["conv_filters"], "a positive integer, or 0 for no Conv1D")
+    for key, low in (("l2", 0.0), ("momentum", 0.0)):
+        if not _is_number(p[key]) or not math.isfinite(p[key]) or p[key] < low:
+            raise _bad(key, p[key], "a finite number >= 0")
+    if not _is_number(p["learning_rate"]) or not 0.0 < p["learning_rate"] < 10.0:
+        raise _bad("learning_rate", p["learning_rate"], "a number in (0, 10)")
+    p["lstm_units"] = _units("lstm_units", p["lstm_units"], 1, MAX_LSTM_LAYERS)
+    p["dense_units"] = _units("dense_units", p["dense_units"], 0, 3)
+    p["bidirectional"] = bool(p["bidirectional"])
+    return p
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
+    import keras
+
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=momentum)
+    raise _bad("optimizer", name, f"one of {list(OPTIMIZERS)}")
+
+
+def build_model(
+    params: dict[str, Any],
+    *,
+    vocab_size: int,
+    maxlen: int,
+    embedding_matrix: np.ndarray | None = None,
+    mask_zero: bool = False,
+):
+    """A compiled binary classifier over int sequences of length ``maxlen``.
+
+    Args:
+        params: model params (see ``DEFAULTS``); validated first.
+        vocab_size: rows of the embedding (the vocabulary's length).
+        maxlen: sequence length.
+        embedding_matrix: (vocab_size, dim) pretrained vectors, required for ``glove_*``.
+        mask_zero: mask padding id 0; needed for end ("post") padding. Ignored with a Conv1D
+            front-end, whose pooled output no longer lines up with the padding.
+    """
+    import keras
+    from keras import layers
+
+    p = validate_params(params)
+    glove = p["embedding"] != "learned"
+    if glove:
+        if embedding_matrix is None:
+            raise ValueError(f"embedding={p['embedding']!r} needs an embedding_matrix (GloVe)")
+        if embedding_matrix.shape[0] != vocab_size:
+            raise ValueError(
+                f"embedding_matrix has {embedding_matrix.shape[0]} rows; "
+                f"expected vocab_size={vocab_size}"
+            )
+    dim = embedding_matrix.shape[1] if glove else p["embedding_dim"]
+    reg = keras.regularizers.L2(p["l2"]) if p["l2"] > 0 else None
+    conv = p["conv_filters"] > 0
+
+    model = keras.Sequential(name="lstm_classifier")
+    model.add(keras.Input(shape=(maxlen,), dtype="int32", name="tokens"))
+    model.add(
+        layers.Embedding(
+            vocab_size,
+            dim,
+            mask_zero=mask_zero and not conv,
+            trainable=p["embedding"] != "glove_frozen",
+            name="embedding",
+        )
+    )
+    if p["spatial_dropout"] > 0:
+        model.add(layers.SpatialDropout1D(p["spatial_dropout"]))
+    if conv:
+        model.add(
+            layers.Conv1D(p["conv_filters"], p["conv_kernel"], padding="same", activation="relu")
+        )
+        model.add(layers.MaxPooling1D(p["conv_pool"]))
+    units = p["lstm_units"]
+    for index, n in enumerate(units):
+        lstm = layers.LSTM(
+            n,
+            return_sequences=index < len(units) - 1,
+            dropout=p["lstm_dropout"],
+            recurrent_dropout=p["recurrent_dropout"],
+            kernel_regularizer=reg,
+            recurrent_regularizer=reg,
+        )
+        model.add(layers.Bidirectional(lstm) if p["bidirectional"] else lstm)
+    for n in p["dense_units"]:
+        model.add(layers.Dense(n, activation="relu", kernel_regularizer=reg))
+    if p["dropout"] > 0:
+        model.add(layers.Dropout(p["dropout"]))
+    model.add(layers.Dense(1, activation="sigmoid", name="probability"))
+
+    if glove:
+        model.get_layer("embedding").set_weights([embedding_matrix.astype(np.float32)])
+    model.compile(
+        optimizer=make_optimizer(p["optimizer"], p["learning_rate"], p["momentum"]),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

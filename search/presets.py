@@ -1,0 +1,66 @@
+"""The hand-tuned study this product grew from, as model params.
+
+IMDB, 20k vocabulary, maxlen 200, Embedding 128, validation = 20% of train, EarlyStopping +
+ReduceLROnPlateau. ``reported`` is the test accuracy that study published; ``None`` where it tried
+the configuration without publishing a figure. The GloVe presets use the packaged glove.6B 50d
+vectors (the study used 100d; pass ``--glove glove.6B.100d.txt`` to match it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Preset(NamedTuple):
+    params: dict[str, Any]
+    reported: float | None
+    description: str
+
+
+PRESETS: dict[str, Preset] = {
+    "callbacks": Preset(
+        {"lstm_units": [64]}, 0.8734, "LSTM(64), EarlyStopping + ReduceLROnPlateau"
+    ),
+    "final_dropout": Preset(
+        {"lstm_units": [64], "dropout": 0.5}, 0.8736, "+ Dropout(0.5) before the output"
+    ),
+    "recurrent_dropout": Preset(
+        {"lstm_units": [64], "recurrent_dropout": 0.3}, 0.8628, "Adam + recurrent dropout 0.3"
+    ),
+    "l2": Preset(
+        {"lstm_units": [64], "l2": 1e-4, "dropout": 0.3},
+        0.8642,
+        "L2(1e-4) on LSTM weights + Dropout(0.3)",
+    ),
+    "bilstm": Preset({"lstm_units": [64], "bidirectional": True}, 0.8766, "Bidirectional LSTM(64)"),
+    "spatial_dropout": Preset(
+        {"lstm_units": [64], "spatial_dropout": 0.3},
+        0.8711,
+        "SpatialDropout1D(0.3) after the embedding",
+    ),
+    "stacked": Preset({"lstm_units": [64, 64]}, 0.8669, "2 x LSTM(64)"),
+    "glove_tuned": Preset(
+        {"lstm_units": [64], "embedding": "glove_tuned"}, 0.8661, "GloVe, fine-tuned"
+    ),
+    "glove_frozen": Preset(
+        {"lstm_units": [64], "embedding": "glove_frozen"}, None, "GloVe, frozen"
+    ),
+    "cnn_lstm": Preset(
+        {
+            "conv_filters": 64,
+            "conv_kernel": 5,
+            "conv_pool": 4,
+            "lstm_units": [64],
+            "dense_units": [32],
+            "dropout": 0.3,
+        },
+        None,
+        "Conv1D(64, 5) + MaxPooling1D(4) + LSTM(64) + Dense(32) head",
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]

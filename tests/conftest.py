@@ -1,0 +1,80 @@
+"""Tiny IMDB-shaped data the tests make themselves, in the official layout."""
+
+from __future__ import annotations
+
+import os
+import random
+import tarfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+POSITIVE = "wonderful great moving superb brilliant loved beautiful best".split()
+NEGATIVE = "awful boring terrible waste worst dull poor hated".split()
+NEUTRAL = "the movie film plot actor scene story director it was and a of".split()
+
+
+def review(rng: random.Random, positive: bool, length: int = 30) -> str:
+    words = [rng.choice(NEUTRAL) for _ in range(length)]
+    cue = POSITIVE if positive else NEGATIVE
+    for index in rng.sample(range(length), 4):
+        words[index] = rng.choice(cue)
+    return " ".join(words).capitalize() + ".<br /><br />" + rng.choice(cue) + "!"
+
+
+def make_imdb(root: Path, n_train: int = 40, n_test: int = 20, seed: int = 0) -> Path:
+    """Write ``root/aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``; returns ``root/aclImdb``."""
+    rng = random.Random(seed)
+    base = root / "aclImdb"
+    for split, count in (("train", n_train), ("test", n_test)):
+        for label in ("pos", "neg"):
+            folder = base / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                rating = rng.choice([7, 8, 9, 10] if label == "pos" else [1, 2, 3, 4])
+                (folder / f"{i}_{rating}.txt").write_text(
+                    review(rng, label == "pos"), encoding="utf-8"
+                )
+    return base
+
+
+def make_tarball(directory: Path, target: Path) -> Path:
+    with tarfile.open(target, "w:gz") as archive:
+        archive.add(directory, arcname="aclImdb")
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own tokenisation cache and no inherited data path."""
+    monkeypatch.setenv("LSTM_SEARCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def imdb_dir(tmp_path_factory) -> Path:
+    return make_imdb(tmp_path_factory.mktemp("imdb"))
+
+
+@pytest.fixture(scope="session")
+def imdb_tar(tmp_path_factory, imdb_dir) -> Path:
+    return make_tarball(imdb_dir, tmp_path_factory.mktemp("tar") / "aclImdb_v1.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(imdb_dir):
+    """The tiny dataset tokenised with short sequences (no cache: session-wide fixture)."""
+    from search.data import DataSettings, load_imdb
+
+    return load_imdb(imdb_dir, DataSettings(vocab_size=200, maxlen=24), use_cache=False)
+
+
+@pytest.fixture(scope="session")
+def shared_imdb() -> Path:
+    """The full shared archive, when ``IMDB_DATA`` points at it (CI sets it)."""
+    path = os.environ.get("IMDB_DATA")
+    if not path or not Path(path).exists():
+        pytest.skip("IMDB_DATA is not set to the full dataset")
+    return Path(path)

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from search import data as data_mod
+from search.data import DataSettings, load_imdb, read_reviews
+from tests.conftest import make_imdb, make_tarball
+
+
+def test_directory_load_splits_stratified_and_keeps_test_apart(imdb_dir):
+    data = load_imdb(imdb_dir, DataSettings(vocab_size=100, maxlen=16))
+    assert data.train.x.shape == (64, 16) and data.val.x.shape == (16, 16)
+    assert data.test.x.shape == (40, 16)
+    assert data.train.x.dtype == np.int32
+    # 20% of each class in validation, the test split untouched and balanced
+    assert data.val.y.sum() == 8 and data.train.y.sum() == 32 and data.test.y.sum() == 20
+    assert data.vocabulary[:2] == ["", "[UNK]"] and len(data.vocabulary) <= 100
+    assert "br" not in data.vocabulary  # <br /> is stripped before tokenising
+    assert data.describe()["n_test"] == 40
+
+
+def test_tarball_gives_the_same_arrays_as_the_directory(imdb_dir, imdb_tar):
+    settings = DataSettings(vocab_size=100, maxlen=16)
+    a, b = load_imdb(imdb_dir, settings), load_imdb(imdb_tar, settings)
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(a, split).x, getattr(b, split).x)
+        np.testing.assert_array_equal(getattr(a, split).y, getattr(b, split).y)
+    assert a.vocabulary == b.vocabulary
+
+
+def test_split_is_seeded(imdb_dir):
+    one = load_imdb(imdb_dir, DataSettings(seed=1), use_cache=False)
+    same = load_imdb(imdb_dir, DataSettings(seed=1), use_cache=False)
+    other = load_imdb(imdb_dir, DataSettings(seed=2), use_cache=False)
+    np.testing.assert_array_equal(one.val.x, same.val.x)
+    assert not np.array_equal(one.val.x, other.val.x)
+
+
+def test_vocabulary_is_learned_on_the_training_split_only(tmp_path):
+    base = make_imdb(tmp_path, n_train=10, n_test=5)
+    (base / "test" / "pos" / "99_9.txt").write_text("zebrafish " * 50, encoding="utf-8")
+    data = load_imdb(base, DataSettings(maxlen=8))
+    assert "zebrafish" not in data.vocabulary
+
+
+def test_pad_and_truncate_on_either_side():
+    seqs = [np.array([9, 8, 3, 4, 5]), np.array([1, 2, 3])]
+    assert data_mod.pad(seqs, 4, "pre", "pre").tolist() == [[8, 3, 4, 5], [0, 1, 2, 3]]
+    assert data_mod.pad(seqs, 4, "post", "post").tolist() == [[9, 8, 3, 4], [1, 2, 3, 0]]
+    assert data_mod.pad(seqs, 4, "pre", "post").tolist() == [[9, 8, 3, 4], [0, 1, 2, 3]]
+
+
+def test_default_keeps_the_end_of_long_reviews(tmp_path):
+    base = make_imdb(tmp_path, n_train=10, n_test=5)
+    (base / "train" / "pos" / "77_10.txt").write_text(
+        "boring " * 40 + "masterpiece", encoding="utf-8"
+    )
+    data = load_imdb(base, DataSettings(maxlen=10))
+    ids = [data.vocabulary.index(w) for w in ("masterpiece", "boring")]
+    rows = np.concatenate([data.train.x, data.val.x])
+    row = rows[(rows == ids[0]).any(axis=1)][0]
+    assert row[-1] == ids[0] and (row[:-1] == ids[1]).all()
+    assert DataSettings().mask_zero is False and DataSettings(padding="post").mask_zero is True
+
+
+def test_environment_variable_is_the_default_source(imdb_dir, monkeypatch):
+    monkeypatch.setenv("IMDB_DATA", str(imdb_dir))
+    assert load_imdb(settings=DataSettings(maxlen=8)).source == str(imdb_dir)
+
+
+def test_second_load_reads_the_cache_without_tokenising(imdb_tar, monkeypatch):
+    settings = DataSettings(vocab_size=100, maxlen=12)
+    first = load_imdb(imdb_tar, settings)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("re-read or re-tokenised despite a cache entry")
+
+    monkeypatch.setattr(data_mod, "read_reviews", fail)
+    monkeypatch.setattr(data_mod, "tokenize", fail)
+    second = load_imdb(imdb_tar, settings)
+    np.testing.assert_array_equal(first.train.x, second.train.x)
+    assert first.vocabulary == second.vocabulary
+    with pytest.raises(AssertionError):  # other settings are another cache entry
+        load_imdb(imdb_tar, DataSettings(vocab_size=100, maxlen=13))
+
+
+def test_a_half_written_cache_is_never_read_back(imdb_dir, tmp_path, monkeypatch):
+    settings = DataSettings(maxlen=8)
+    cache = tmp_path / "c"
+
+    def crash(handle, **arrays):
+        handle.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_mod.np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        load_imdb(imdb_dir, settings, cache_dir=cache)
+    assert list(cache.iterdir()) == []  # nothing left at the final name, no temp file either
+    monkeypatch.undo()
+    monkeypatch.setenv("LSTM_SEARCH_CACHE", str(tmp_path / "unused"))
+    # a corrupt file at the final name (an older crash) is discarded and rebuilt
+    target = cache / f"imdb-{data_mod.cache_key(data_mod.checksum(imdb_dir), settings)}.npz"
+    target.write_bytes(b"garbage")
+    data = load_imdb(imdb_dir, settings, cache_dir=cache)
+    assert data.train.x.shape[1] == 8 and np.load(target)["x_train"].shape[1] == 8
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_missing_path_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.*--data"):
+        load_imdb(tmp_path / "nowhere")
+
+
+def test_folder_without_the_layout(tmp_path):
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "stuff" / "a.txt").write_text("hello")
+    with pytest.raises(ValueError, match="official layout.*stuff"):
+        load_imdb(tmp_path / "stuff")
+
+
+def test_empty_class_folder_is_named(tmp_path):
+    base = make_imdb(tmp_path, n_train=4, n_test=2)
+    for file in (base / "test" / "neg").iterdir():
+        file.unlink()
+    with pytest.raises(ValueError, match="aclImdb/test/neg"):
+        read_reviews(base)
+
+
+def test_corrupt_archive_is_named(tmp_path, imdb_tar):
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(imdb_tar.read_bytes()[:2000])
+    with pytest.raises(ValueError, match="broken.tar.gz.*not a readable"):
+        load_imdb(broken)
+    notgz = tmp_path / "plain.tar.gz"
+    notgz.write_bytes(gzip.compress(b"this is not a tar archive" * 100))
+    with pytest.raises(ValueError, match="plain.tar.gz"):
+        load_imdb(notgz)
+
+
+def test_non_utf8_review_is_named_in_a_folder_and_in_an_archive(tmp_path):
+    base = make_imdb(tmp_path / "d", n_train=4, n_test=2)
+    (base / "train" / "pos" / "5_9.txt").write_bytes(b"caf\xe9 latte")
+    with pytest.raises(ValueError, match=r"5_9\.txt is not valid UTF-8"):
+        load_imdb(base)
+    tar = make_tarball(base, tmp_path / "bad.tar.gz")
+    with pytest.raises(ValueError, match=r"bad\.tar\.gz:aclImdb/train/pos/5_9\.txt"):
+        load_imdb(tar)
+
+
+def test_without_path_or_env_it_downloads_and_explains_offline_failure(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMDB_DATA", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(data_mod, "IMDB_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
+    with pytest.raises(RuntimeError, match="Could not download.*--data"):
+        load_imdb()
+
+
+def test_download_uses_the_keras_cache(tmp_path, monkeypatch, imdb_tar):
+    """Served from a local HTTP server, the archive lands in the Keras cache and loads."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=imdb_tar.parent)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("IMDB_DATA", raising=False)
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+        monkeypatch.setattr(
+            data_mod, "IMDB_URL", f"http://127.0.0.1:{server.server_port}/aclImdb_v1.tar.gz"
+        )
+        data = load_imdb(settings=DataSettings(maxlen=8))
+    finally:
+        server.shutdown()
+    assert data.source.endswith("aclImdb_v1.tar.gz") and str(tmp_path / "keras") in data.source
+    assert len(data.test.y) == 40
+
+
+def test_bad_settings_name_the_value():
+    with pytest.raises(ValueError, match="padding='middle'"):
+        DataSettings(padding="middle")
+    with pytest.raises(ValueError, match="val_split=1.5"):
+        DataSettings(val_split=1.5)
+
+
+def test_shared_archive_loads_the_full_benchmark_split(shared_imdb):
+    data = load_imdb(shared_imdb)
+    assert (len(data.train.y), len(data.val.y), len(data.test.y)) == (20000, 5000, 25000)
+    assert data.train.y.mean() == 0.5 and data.test.y.mean() == 0.5
+    assert len(data.vocabulary) == 20000 and data.train.x.shape[1] == 200
+    assert data.checksum == "7662598ed0b34375977d4bdc14cdd7fb158dd2be7b43b99dd1f985a23f868066"
+    assert (data.train.x[:, -1] != 0).mean() > 0.99  # front padding: every review ends the row

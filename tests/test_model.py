@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from search.model import DEFAULTS, build_model, validate_params
+from search.presets import PRESETS
+
+VOCAB, MAXLEN = 50, 12
+RNG = np.random.default_rng(0)
+X = RNG.integers(0, VOCAB, size=(16, MAXLEN)).astype("int32")
+Y = (RNG.random(16) > 0.5).astype("float32")
+MATRIX = RNG.normal(size=(VOCAB, 8)).astype("float32")
+
+VARIANTS = {
+    **{f"preset_{name}": preset.params for name, preset in PRESETS.items()},
+    "three_bidirectional_layers": {"lstm_units": [8, 6, 4], "bidirectional": True},
+    "everything": {
+        "embedding_dim": 8,
+        "spatial_dropout": 0.2,
+        "conv_filters": 4,
+        "conv_kernel": 3,
+        "conv_pool": 2,
+        "lstm_units": [8, 8],
+        "bidirectional": True,
+        "lstm_dropout": 0.1,
+        "recurrent_dropout": 0.1,
+        "dense_units": [8, 4],
+        "dropout": 0.3,
+        "l2": 1e-3,
+        "optimizer": "rmsprop",
+        "learning_rate": 3e-3,
+    },
+    "sgd_momentum": {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8},
+}
+
+
+def small(params):
+    """Shrink a preset so a training step takes milliseconds."""
+    p = dict(params)
+    p["lstm_units"] = [min(u, 8) for u in p.get("lstm_units", [8])]
+    p.setdefault("embedding_dim", 8)
+    return p
+
+
+CASES = [(name, False) for name in sorted(VARIANTS)] + [
+    (name, True) for name in ("everything", "preset_bilstm", "preset_stacked")
+]
+
+
+@pytest.mark.parametrize(("name", "mask_zero"), CASES)
+def test_every_variant_builds_and_trains_a_step(name, mask_zero):
+    model = build_model(
+        small(VARIANTS[name]),
+        vocab_size=VOCAB,
+        maxlen=MAXLEN,
+        embedding_matrix=MATRIX,
+        mask_zero=mask_zero,
+    )
+    loss = model.train_on_batch(X, Y)
+    assert np.isfinite(loss).all()
+    prob = model.predict(X[:3], verbose=0)
+    assert prob.shape == (3, 1) and ((prob > 0) & (prob < 1)).all()
+
+
+def layer_types(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_structure_follows_the_params():
+    model = build_model(small(VARIANTS["everything"]), vocab_size=VOCAB, maxlen=MAXLEN)
+    assert layer_types(model) == [
+        "Embedding",
+        "SpatialDropout1D",
+        "Conv1D",
+        "MaxPooling1D",
+        "Bidirectional",
+        "Bidirectional",
+        "Dense",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
+    first, second = model.layers[4].forward_layer, model.layers[5].forward_layer
+    assert first.return_sequences and not second.return_sequences
+    assert first.recurrent_dropout == 0.1 and first.dropout == 0.1
+    assert first.cell.kernel_regularizer is not None
+    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(3e-3)
+    plain = build_model({}, vocab_size=VOCAB, maxlen=MAXLEN)
+    assert layer_types(plain) == ["Embedding", "LSTM", "Dense"]
+    assert plain.layers[1].units == 64 and plain.layers[0].output_dim == 128
+
+
+def test_masking_only_for_post_padding_without_conv():
+    masked = build_model({}, vocab_size=VOCAB, maxlen=MAXLEN, mask_zero=True)
+    assert masked.layers[0].mask_zero
+    conv = build_model({"conv_filters": 4}, vocab_size=VOCAB, maxlen=MAXLEN, mask_zero=True)
+    assert not conv.layers[0].mask_zero
+
+
+@pytest.mark.parametrize(("kind", "trains"), [("glove_frozen", False), ("glove_tuned", True)])
+def test_glove_embedding_starts_from_the_matrix_and_is_frozen_or_tuned(kind, trains):
+    model = build_model(
+        {"embedding": kind, "lstm_units": [4], "learning_rate": 0.1},
+        vocab_size=VOCAB,
+        maxlen=MAXLEN,
+        embedding_matrix=MATRIX,
+    )
+    np.testing.assert_allclose(model.layers[0].get_weights()[0], MATRIX)
+    for _ in range(3):
+        model.train_on_batch(X, Y)
+    changed = not np.allclose(model.layers[0].get_weights()[0], MATRIX)
+    assert changed is trains
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"units": 64}, r"Unknown model param\(s\) \['units'\]"),
+        ({"lstm_units": [0]}, r"lstm_units=\[0\]"),
+        ({"lstm_units": [8, 8, 8, 8]}, r"lstm_units=\[8, 8, 8, 8\]; expected a list of 1..3"),
+        ({"lstm_units": []}, r"lstm_units=\[\]"),
+        ({"dropout": 1.0}, r"dropout=1.0; expected a fraction in \[0, 1\)"),
+        ({"recurrent_dropout": -0.1}, r"recurrent_dropout=-0.1"),
+        ({"optimizer": "adagrad"}, r"optimizer='adagrad'; expected one of"),
+        ({"embedding": "word2vec"}, r"embedding='word2vec'"),
+        ({"learning_rate": 0}, r"learning_rate=0"),
+        ({"l2": float("nan")}, r"l2=nan"),
+        ({"bidirectional": "yes"}, r"bidirectional='yes'"),
+        ({"batch_size": 0}, r"batch_size=0"),
+        ({"conv_filters": -1}, r"conv_filters=-1"),
+    ],
+)
+def test_invalid_params_name_key_and_value(params, message):
+    with pytest.raises(ValueError, match=message):
+        build_model(params, vocab_size=VOCAB, maxlen=MAXLEN)
+
+
+def test_glove_needs_a_matching_matrix():
+    with pytest.raises(ValueError, match="embedding='glove_tuned' needs an embedding_matrix"):
+        build_model({"embedding": "glove_tuned"}, vocab_size=VOCAB, maxlen=MAXLEN)
+    with pytest.raises(ValueError, match="49 rows; expected vocab_size=50"):
+        build_model(
+            {"embedding": "glove_tuned"},
+            vocab_size=VOCAB,
+            maxlen=MAXLEN,
+            embedding_matrix=MATRIX[:49],
+        )
+
+
+def test_validate_fills_defaults_and_normalises_units():
+    p = validate_params({"lstm_units": 32})
+    assert p["lstm_units"] == (32,) and p["dense_units"] == () and set(p) == set(DEFAULTS)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from search import train as train_mod
+from search.data import Split
+from search.train import fit, model_for, train_params
+
+SMALL = {"embedding_dim": 8, "lstm_units": [8], "learning_rate": 0.01, "batch_size": 16}
+
+
+def test_fit_records_curves_best_epoch_and_restores_best_weights(tiny_data):
+    model, result = train_params(SMALL, tiny_data, epochs=4, seed=3)
+    h = result.history
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(h)
+    assert result.epochs_run == len(h["val_loss"]) <= 4
+    assert result.best_epoch == int(np.argmin(h["val_loss"])) + 1
+    assert result.seconds > 0 and result.samples_per_second > 0
+    val_loss, _ = model.evaluate(tiny_data.val.x, tiny_data.val.y, verbose=0)
+    assert val_loss == pytest.approx(min(h["val_loss"]), rel=1e-3)  # best weights restored
+
+
+def test_fit_is_seeded(tiny_data):
+    a = train_params(SMALL, tiny_data, epochs=2, seed=7)[1].history["val_loss"]
+    b = train_params(SMALL, tiny_data, epochs=2, seed=7)[1].history["val_loss"]
+    assert a == pytest.approx(b, rel=1e-5)
+
+
+def test_early_stopping_and_lr_reduction_act_on_val_loss(tiny_data):
+    # validation labels flipped: the better the model learns, the worse val_loss gets
+    flipped = tiny_data._replace(val=Split(tiny_data.val.x, 1.0 - tiny_data.val.y))
+    _, result = train_params(SMALL, flipped, epochs=30, seed=0)
+    assert result.epochs_run < 30 and result.best_epoch == result.epochs_run - 3  # patience 3
+    rates = result.history["learning_rate"]
+    assert rates[0] == pytest.approx(0.01) and rates[-1] < rates[0]
+
+
+def test_callbacks_hook_runs_and_curves_survive_an_exception(tiny_data):
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("pruned")
+
+    keras.utils.set_random_seed(0)
+    model = model_for(SMALL, tiny_data)
+    history: dict = {}
+    with pytest.raises(RuntimeError, match="pruned"):
+        fit(model, tiny_data, epochs=5, batch_size=16, callbacks=[Stop()], history=history)
+    assert len(history["val_loss"]) == 2 and len(history["loss"]) == 2
+
+
+def test_glove_model_uses_the_packaged_vectors(tiny_data):
+    model = model_for({"embedding": "glove_frozen", "lstm_units": [4]}, tiny_data)
+    weights = model.get_layer("embedding").get_weights()[0]
+    assert weights.shape == (len(tiny_data.vocabulary), 50) and not weights[0].any()
+
+
+def test_epochs_must_be_positive(tiny_data):
+    with pytest.raises(ValueError, match="epochs=0"):
+        fit(model_for(SMALL, tiny_data), tiny_data, epochs=0)
+
+
+def test_cli_one_preset_saves_a_model(imdb_dir, tmp_path, capsys):
+    out = tmp_path / "m.keras"
+    train_mod.main(
+        [
+            "--preset",
+            "bilstm",
+            "--epochs",
+            "1",
+            "--data",
+            str(imdb_dir),
+            "--maxlen",
+            "16",
+            "--vocab-size",
+            "100",
+            "--out",
+            str(out),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert "bilstm: val_acc=" in printed and "test_acc=" in printed and "reported 0.8766" in printed
+    model = keras.models.load_model(out)
+    assert model.input_shape == (None, 16)
+
+
+def test_cli_all_presets_writes_the_comparison_table(imdb_dir, tmp_path, capsys, monkeypatch):
+    # shrink every preset so the whole table trains in seconds; the CLI path stays the real one
+    small_presets = {
+        name: preset._replace(
+            params={
+                **preset.params,
+                "embedding_dim": 4,
+                "lstm_units": [4] * len(preset.params["lstm_units"]),
+            }
+        )
+        for name, preset in train_mod.PRESETS.items()
+    }
+    monkeypatch.setattr(train_mod, "PRESETS", small_presets)
+    monkeypatch.setattr("search.presets.PRESETS", small_presets)
+    out = tmp_path / "results.csv"
+    train_mod.main(
+        [
+            "--all-presets",
+            "--epochs",
+            "1",
+            "--data",
+            str(imdb_dir),
+            "--maxlen",
+            "12",
+            "--vocab-size",
+            "100",
+            "--out",
+            str(out),
+        ]
+    )
+    table = pd.read_csv(out)
+    assert list(table["preset"]) == list(small_presets)
+    assert table.loc[table.preset == "bilstm", "reported_test_acc"].item() == 0.8766
+    assert table["test_acc"].between(0, 1).all() and table["epochs"].eq(1).all()
+    assert "reported_test_acc" in capsys.readouterr().out
+
+
+def test_cli_rejects_a_wrong_out_suffix(imdb_dir, tmp_path):
+    with pytest.raises(SystemExit, match="expected a .csv path"):
+        train_mod.main(
+            ["--all-presets", "--data", str(imdb_dir), "--out", str(tmp_path / "x.keras")]
+        )
