@@ -1,0 +1,80 @@
+"""Search spaces: define-by-run functions over a tiny suggester protocol.
+
+A space is ``def space(s: Suggester) -> dict``: it asks ``s`` for values and returns the plain
+params dict that ``search.model.build_model`` takes. Conditional parameters are plain ``if``s. The
+same function drives an Optuna trial (``OptunaSuggester``), an Optuna ``FixedTrial`` (reruns) and a
+KerasTuner ``HyperParameters`` object, so every engine searches exactly the same space.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Suggester(Protocol):
+    def int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int: ...
+
+    def float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float: ...
+
+    def categorical(self, name: str, choices: Sequence[Any]) -> Any: ...
+
+
+Space = Callable[[Suggester], dict[str, Any]]
+
+
+class OptunaSuggester:
+    """Suggester over an ``optuna.Trial`` or ``optuna.trial.FixedTrial``."""
+
+    def __init__(self, trial) -> None:
+        self.trial = trial
+
+    def int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        return self.trial.suggest_int(name, low, high, step=step, log=log)
+
+    def float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        value = self.trial.suggest_float(name, low, high, step=step, log=log)
+        return round(value, 10) if step else value  # 0.30000000000000004 -> 0.3
+
+    def categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        return self.trial.suggest_categorical(name, list(choices))
+
+
+SPACES = {
+    "default": "spaces.default:space",
+    "seed": "spaces.seed:space",
+}
+
+
+def load_space(spec: str) -> Space:
+    """A space by registered name (``default``, ``seed``) or as ``path/to/file.py:function``."""
+    if spec in SPACES:
+        module, _, attr = SPACES[spec].partition(":")
+        return getattr(importlib.import_module(module), attr)
+    path, sep, attr = spec.rpartition(":")
+    if not sep or not path.endswith(".py"):
+        raise ValueError(
+            f"Unknown space {spec!r}; choose one of {sorted(SPACES)} "
+            "or give path/to/file.py:function"
+        )
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"Space file {path!r} not found (from --space {spec!r})")
+    module_spec = importlib.util.spec_from_file_location(f"_space_{file.stem}", file)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ValueError(f"Space file {path!r} failed to import: {exc!r}") from exc
+    function = getattr(module, attr, None)
+    if not callable(function):
+        found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        raise ValueError(f"Space file {path!r} has no function {attr!r}; it defines {found}")
+    return function

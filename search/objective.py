@@ -1,0 +1,140 @@
+"""One Optuna trial: params from the space, build, fit with pruning on val_loss, record curves.
+
+The value is the best val_loss the trial reached (minimize). Everything analysis and the dashboard
+need is stored as trial user attrs, for pruned and failed trials too.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+
+from search.data import Dataset
+from search.embeddings import PACKAGED
+from search.model import validate_params
+from search.train import MONITOR, fit, model_for
+from spaces import OptunaSuggester, Space
+
+
+def pruning_callback(trial: optuna.Trial, history: dict[str, list[float]]):
+    """Report val_loss each epoch, publish the curves so far, and prune when the pruner says so.
+
+    Unlike ``optuna_integration.KerasPruningCallback``, which only warns, a missing val_loss is an
+    error: a trial that reports nothing can never be pruned and would silently waste its budget.
+    """
+    import keras
+
+    class Pruning(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            if MONITOR not in logs:
+                raise KeyError(
+                    f"pruning monitors {MONITOR!r} but the epoch logs only have {sorted(logs)}"
+                )
+            trial.report(float(logs[MONITOR]), step=epoch + 1)
+            trial.set_user_attr("curves", history)  # live in the dashboard, kept when pruned
+            if trial.should_prune():
+                raise optuna.TrialPruned(
+                    f"pruned at epoch {epoch + 1} ({MONITOR}={logs[MONITOR]:.4f})"
+                )
+
+    return Pruning()
+
+
+def summarize(history: dict[str, list[float]]) -> dict[str, Any]:
+    """Metrics at the best (lowest val_loss) epoch, and the overfitting gap there."""
+    val_loss = history.get(MONITOR, [])
+    finite = [(v, i) for i, v in enumerate(val_loss) if math.isfinite(v)]
+    if not finite:
+        return {"epochs_run": len(val_loss)}
+    best_loss, i = min(finite)
+    train_acc, val_acc = history["accuracy"][i], history["val_accuracy"][i]
+    train_loss = history["loss"][i]
+    return {
+        "epochs_run": len(val_loss),
+        "best_epoch": i + 1,
+        "val_loss": best_loss,
+        "val_accuracy": val_acc,
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "gap_accuracy": train_acc - val_acc,  # > 0: fits train better than it generalises
+        "gap_loss": best_loss - train_loss,
+    }
+
+
+def make_objective(
+    space: Space,
+    data: Dataset,
+    *,
+    epochs: int,
+    seed: int | None = None,
+    glove: str = PACKAGED,
+) -> Callable[[optuna.Trial], float]:
+    """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
+
+    Args:
+        space: the search space function.
+        data: tokenised IMDB; only train and val are used (the test split is never touched).
+        epochs: most epochs per trial (early stopping and pruning end most trials sooner).
+        seed: with a seed, trial ``n`` trains with Keras seed ``seed + n``: same params, same run.
+        glove: GloVe source for the ``glove_*`` embeddings.
+    """
+    import keras
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # retracing notices for every new architecture
+
+    def objective(trial: optuna.Trial) -> float:
+        keras.backend.clear_session()  # or memory grows over a long study
+        trial_seed = seed + trial.number if seed is not None else random.randrange(2**31)
+        trial.set_user_attr("seed", trial_seed)
+        history: dict[str, list[float]] = {}
+        start = time.perf_counter()
+        try:
+            params = validate_params(space(OptunaSuggester(trial)))
+            trial.set_user_attr("model_params", {k: _plain(v) for k, v in params.items()})
+            keras.utils.set_random_seed(trial_seed)
+            model = model_for(params, data, glove=glove)
+            trial.set_user_attr("param_count", int(model.count_params()))
+            result = fit(
+                model,
+                data,
+                epochs=epochs,
+                batch_size=params["batch_size"],
+                callbacks=[pruning_callback(trial, history)],
+                history=history,
+            )
+        except optuna.TrialPruned:
+            _record(trial, history, time.perf_counter() - start, len(data.train.y))
+            raise
+        except Exception as exc:
+            _record(trial, history, time.perf_counter() - start, len(data.train.y))
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+            raise
+        _record(trial, history, result.seconds, len(data.train.y))
+        losses = history.get(MONITOR, [])
+        if not losses or not all(map(math.isfinite, losses + history.get("loss", []))):
+            reason = "loss became NaN/inf (TerminateOnNaN stopped training)"
+            trial.set_user_attr("fail_reason", reason)
+            return math.nan  # Optuna records a NaN objective as FAIL and goes on
+        return min(losses)
+
+    return objective
+
+
+def _record(trial: optuna.Trial, history: dict[str, list[float]], seconds: float, n: int) -> None:
+    trial.set_user_attr("curves", history)
+    for key, value in summarize(history).items():
+        trial.set_user_attr(key, value)
+    epochs = len(history.get(MONITOR, []))
+    trial.set_user_attr("fit_seconds", round(seconds, 2))
+    trial.set_user_attr("samples_per_second", round(epochs * n / seconds, 1) if seconds else 0.0)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

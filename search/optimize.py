@@ -1,0 +1,329 @@
+"""The main job: an Optuna study over a search space, every trial a real model pruned on val_loss.
+
+    python -m search.optimize --trials 50
+    python -m search.optimize --study big --storage postgresql://127.0.0.1/test --trials 200
+
+``--trials`` is the study's total of finished (complete or pruned) trials, like KerasTuner's
+``max_trials``: rerunning an interrupted command resumes it and stops at the same total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
+from search.embeddings import PACKAGED
+from search.objective import make_objective
+from spaces import SPACES, load_space
+
+SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
+PRUNERS = ("hyperband", "successive-halving", "median", "none")
+# settings that define what a trial's value means: a resumed study must not change them
+IDENTITY = ("space", "data", "epochs", "glove")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    study: str
+    storage: str
+    space: str
+    sampler: str
+    pruner: str
+    epochs: int
+    seed: int | None
+    glove: str
+    data: dict[str, Any]
+
+
+def default_storage(study: str) -> str:
+    return f"sqlite:///studies/{study}.db"
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
+    for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``."""
+    try:
+        if url.startswith("redis://"):
+            from optuna.storages.journal import JournalRedisBackend
+
+            return optuna.storages.JournalStorage(JournalRedisBackend(url))
+        if url.startswith("journal:"):
+            from optuna.storages.journal import JournalFileBackend
+
+            return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        # the heartbeat lets any worker mark a trial whose process died as FAIL
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    except Exception as exc:
+        raise ValueError(
+            f"Cannot open storage {url!r}: {exc}. Expected an Optuna storage URL such as "
+            f"{default_storage('imdb')!r}, 'postgresql://user@127.0.0.1:5432/db', "
+            "'redis://127.0.0.1:6379' or 'journal:studies/imdb.log'"
+        ) from exc
+
+
+def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "tpe":
+            # multivariate + group model the conditional (define-by-run) space jointly;
+            # constant_liar keeps parallel workers from proposing the same point
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, constant_liar=True
+            )
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if name == "qmc":
+            return optuna.samplers.QMCSampler(seed=seed)
+        if name == "cmaes":
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        if name == "gp":
+            try:
+                import scipy  # noqa: F401
+                import torch  # noqa: F401
+            except ImportError as exc:
+                raise ValueError(
+                    "--sampler gp needs PyTorch and SciPy: pip install -e '.[gp]'"
+                ) from exc
+            return optuna.samplers.GPSampler(seed=seed)
+    raise ValueError(f"Unknown sampler {name!r}; choose one of {list(SAMPLERS)}")
+
+
+def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    """Hyperband by default: it spends most epochs on the trials that lead, which suits deep
+    learning curves that rank early (Optuna recommends it with TPE)."""
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=epochs, reduction_factor=3
+        )
+    if name == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ValueError(f"Unknown pruner {name!r}; choose one of {list(PRUNERS)}")
+
+
+def create_or_resume(settings: StudySettings) -> optuna.Study:
+    """Create the study, or load it and refuse settings that contradict how it was created."""
+    storage = open_storage(settings.storage)
+    study = optuna.create_study(
+        study_name=settings.study,
+        storage=storage,
+        sampler=make_sampler(settings.sampler, settings.seed),
+        pruner=make_pruner(settings.pruner, settings.epochs),
+        direction="minimize",
+        load_if_exists=True,
+    )
+    current = dataclasses.asdict(settings)
+    stored = study.user_attrs.get("settings")
+    if stored is None:
+        study.set_user_attr("settings", current)
+        study.set_user_attr("objective", "best val_loss (lower is better)")
+        return study
+    clashes = {
+        key: (stored.get(key), current[key]) for key in IDENTITY if stored.get(key) != current[key]
+    }
+    if clashes:
+        lines = "; ".join(
+            f"{key}: study has {old!r}, this run {new!r}" for key, (old, new) in clashes.items()
+        )
+        raise ValueError(
+            f"Study {settings.study!r} in {settings.storage!r} was created with other settings "
+            f"({lines}). Mixing them would make its trials incomparable: rerun with the study's "
+            "settings, or start a new study with --study NAME."
+        )
+    return study
+
+
+def trial_line(trial: FrozenTrial) -> str:
+    attrs = trial.user_attrs
+    value = f"{trial.value:.4f}" if trial.value is not None else "-"
+    acc = attrs.get("val_accuracy")
+    line = (
+        f"trial {trial.number:>3} {trial.state.name:<8} val_loss={value} val_acc={acc:.4f} "
+        if acc is not None
+        else f"trial {trial.number:>3} {trial.state.name:<8} val_loss={value} val_acc=- "
+    )
+    line += f"epochs={attrs.get('epochs_run', 0)} {attrs.get('fit_seconds', 0):.0f}s"
+    if trial.state == TrialState.FAIL and "fail_reason" in attrs:
+        line += f"  ({attrs['fail_reason']})"
+    return line
+
+
+def _log_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    from tqdm import tqdm
+
+    try:
+        best = f"  (best {study.best_value:.4f}, trial {study.best_trial.number})"
+    except ValueError:
+        best = ""
+    tqdm.write(trial_line(trial) + best)
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    return {state.name.lower(): states.count(state) for state in TrialState}
+
+
+def summary(study: optuna.Study, storage: str) -> str:
+    c = counts(study)
+    lines = [
+        f"study {study.study_name!r}: {c['complete']} complete, {c['pruned']} pruned, "
+        f"{c['fail']} failed"
+    ]
+    try:
+        best = study.best_trial
+    except ValueError:
+        lines.append("no completed trial yet")
+        return "\n".join(lines)
+    attrs = best.user_attrs
+    lines += [
+        f"best trial {best.number}: val_loss={best.value:.4f} "
+        f"val_acc={attrs.get('val_accuracy', float('nan')):.4f} "
+        f"best_epoch={attrs.get('best_epoch')} "
+        f"gap_acc={attrs.get('gap_accuracy', float('nan')):+.4f}",
+        "params: " + json.dumps(best.params),
+        f"dashboard: optuna-dashboard {storage}",
+        f"rerun and export: python -m search.rerun --study {study.study_name} "
+        f"--storage {storage} --trial {best.number}",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m search.optimize",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=None,
+        help="total finished trials the study should reach (default 50, or "
+        "unlimited when only --timeout is given)",
+    )
+    parser.add_argument("--timeout", type=float, default=None, help="stop after SECONDS")
+    parser.add_argument("--study", default="imdb", help="study name (default: imdb)")
+    parser.add_argument(
+        "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
+    )
+    parser.add_argument(
+        "--space", default="default", help=f"one of {sorted(SPACES)} or path/to/file.py:function"
+    )
+    parser.add_argument("--sampler", choices=SAMPLERS, default="tpe")
+    parser.add_argument("--pruner", choices=PRUNERS, default="hyperband")
+    parser.add_argument("--epochs", type=int, default=10, help="most epochs per trial")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed the sampler and each trial (seed + trial number)",
+    )
+    parser.add_argument(
+        "--glove",
+        default=PACKAGED,
+        help=f"GloVe vectors: {PACKAGED!r} (packaged) or a glove.*.txt path",
+    )
+    add_data_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.trials is not None and args.trials < 1:
+        parser.error(f"--trials {args.trials}: expected a positive number of trials")
+    if args.timeout is not None and args.timeout <= 0:
+        parser.error(f"--timeout {args.timeout}: expected a positive number of seconds")
+    if args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: expected a positive number of epochs")
+    if args.trials is None and args.timeout is None:
+        args.trials = 50
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
+    storage = args.storage or default_storage(args.study)
+    try:
+        data_settings: DataSettings = settings_from_args(args)
+        space = load_space(args.space)
+        open_storage(storage)  # a bad URL fails before minutes of data loading
+        data = load_imdb(args.data, data_settings)
+        settings = StudySettings(
+            study=args.study,
+            storage=storage,
+            space=args.space,
+            sampler=args.sampler,
+            pruner=args.pruner,
+            epochs=args.epochs,
+            seed=args.seed,
+            glove=args.glove,
+            # the dataset's identity: settings and checksum, not where this machine keeps it
+            data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
+        )
+        study = create_or_resume(settings)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    done = sum(counts(study)[s.name.lower()] for s in FINISHED)
+    remaining = None if args.trials is None else args.trials - done
+    print(
+        f"study {args.study!r} in {storage}: {done} finished trials"
+        + (f", running {remaining} more" if remaining is not None else "")
+        + f" (space={args.space}, sampler={args.sampler}, pruner={args.pruner}, "
+        f"epochs<={args.epochs}, train={len(data.train.y)}, val={len(data.val.y)})"
+    )
+    if remaining is not None and remaining <= 0:
+        print(
+            f"the study already has {done} >= {args.trials} finished trials; "
+            "pass a larger --trials to add more"
+        )
+        print(summary(study, storage))
+        return 0
+
+    objective = make_objective(space, data, epochs=args.epochs, seed=args.seed, glove=args.glove)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.optimize(
+                objective,
+                n_trials=remaining,
+                timeout=args.timeout,
+                catch=(Exception,),
+                callbacks=[_log_trial],
+                gc_after_trial=True,
+                show_progress_bar=sys.stderr.isatty(),
+            )  # no bar in log files
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted after {time.perf_counter() - start:.0f}s: finished trials are "
+            "stored and the interrupted one is marked FAIL; run the same command to resume.",
+            file=sys.stderr,
+        )
+        print(summary(study, storage))
+        return 130
+    print(f"\nfinished in {time.perf_counter() - start:.0f}s")
+    print(summary(study, storage))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Only what the original hand-tuned study tried: its presets are points of this space.
+
+LSTM(64), Embedding 128, Adam 1e-3, batch 64; the knobs it turned one at a time were the final
+dropout, recurrent dropout, L2, bidirectional, SpatialDropout1D, stacking, GloVe and a Conv1D
+front-end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spaces import Suggester
+
+
+def space(s: Suggester) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "embedding": s.categorical("embedding", ["learned", "glove_frozen", "glove_tuned"])
+    }
+    params["spatial_dropout"] = s.categorical("spatial_dropout", [0.0, 0.3])
+    if s.categorical("conv", [False, True]):
+        params.update(conv_filters=64, conv_kernel=5, conv_pool=4, dense_units=[32])
+    params["lstm_units"] = [64] * s.int("lstm_layers", 1, 2)
+    params["bidirectional"] = s.categorical("bidirectional", [False, True])
+    params["recurrent_dropout"] = s.categorical("recurrent_dropout", [0.0, 0.3])
+    params["dropout"] = s.categorical("dropout", [0.0, 0.3, 0.5])
+    params["l2"] = s.categorical("l2", [0.0, 1e-4])
+    return params

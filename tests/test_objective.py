@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+
+from search.objective import make_objective, pruning_callback, summarize
+from tests import tiny_space
+
+
+def test_summary_at_the_best_epoch():
+    history = {
+        "loss": [0.6, 0.4, 0.2],
+        "accuracy": [0.6, 0.8, 0.95],
+        "val_loss": [0.55, 0.45, 0.5],
+        "val_accuracy": [0.7, 0.78, 0.77],
+    }
+    s = summarize(history)
+    assert s["best_epoch"] == 2 and s["epochs_run"] == 3 and s["val_loss"] == 0.45
+    assert s["gap_accuracy"] == pytest.approx(0.8 - 0.78)
+    assert s["gap_loss"] == pytest.approx(0.45 - 0.4)
+    assert summarize({"val_loss": [math.nan]}) == {"epochs_run": 1}
+
+
+def test_completed_trial_records_everything_analysis_needs(tiny_data):
+    study = optuna.create_study()
+    study.optimize(make_objective(tiny_space.space, tiny_data, epochs=2, seed=0), n_trials=1)
+    trial = study.trials[0]
+    a = trial.user_attrs
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert trial.value == min(a["curves"]["val_loss"])
+    assert set(a["curves"]) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert len(trial.intermediate_values) == a["epochs_run"] == len(a["curves"]["val_loss"])
+    for key in (
+        "best_epoch",
+        "val_accuracy",
+        "train_accuracy",
+        "gap_accuracy",
+        "gap_loss",
+        "param_count",
+        "fit_seconds",
+        "samples_per_second",
+        "seed",
+        "model_params",
+    ):
+        assert key in a
+    assert a["seed"] == 0 and a["model_params"]["lstm_units"] == [trial.params["units"]]
+
+
+def test_missing_val_loss_is_an_error_not_a_warning():
+    study = optuna.create_study()
+    trial = study.ask()
+    callback = pruning_callback(trial, {})
+    with pytest.raises(KeyError, match="pruning monitors 'val_loss'"):
+        callback.on_epoch_end(0, {"loss": 0.5})
+
+
+def test_a_pruned_trial_keeps_its_curves(tiny_data):
+    class PruneAtTwo(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return max(trial.intermediate_values, default=0) >= 2
+
+    study = optuna.create_study(pruner=PruneAtTwo())
+    study.optimize(make_objective(tiny_space.space, tiny_data, epochs=5, seed=0), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert len(trial.user_attrs["curves"]["val_loss"]) == 2 == trial.user_attrs["epochs_run"]
+    assert list(trial.intermediate_values) == [1, 2]
+
+
+def test_nan_loss_fails_the_trial_with_a_reason(tiny_data):
+    study = optuna.create_study()
+    study.optimize(make_objective(tiny_space.diverging, tiny_data, epochs=3, seed=0), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert "NaN" in trial.user_attrs["fail_reason"]
+
+
+def test_invalid_params_fail_the_trial_with_a_reason(tiny_data):
+    tiny_space.calls = 1  # the next call is the flaky one
+    study = optuna.create_study()
+    study.optimize(
+        make_objective(tiny_space.flaky, tiny_data, epochs=1), n_trials=1, catch=(ValueError,)
+    )
+    reason = study.trials[0].user_attrs["fail_reason"]
+    assert study.trials[0].state == optuna.trial.TrialState.FAIL
+    assert reason.startswith("ValueError: Invalid model param lstm_units=[0]")

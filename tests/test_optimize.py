@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from search import optimize
+from search.optimize import main
+
+TINY = str(Path(__file__).parent / "tiny_space.py")
+ROOT = Path(__file__).parent.parent
+Pruned = optuna.trial.TrialState.PRUNED
+
+
+@pytest.fixture
+def run(imdb_dir, tmp_path):
+    """The CLI on tiny data into a tmp_path SQLite storage; returns (exit code, storage URL)."""
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def _run(*extra: str, space: str = f"{TINY}:space", study: str = "t") -> int:
+        return main(
+            [
+                "--study",
+                study,
+                "--storage",
+                storage,
+                "--space",
+                space,
+                "--epochs",
+                "2",
+                "--data",
+                str(imdb_dir),
+                "--maxlen",
+                "16",
+                "--vocab-size",
+                "100",
+                *extra,
+            ]
+        )
+
+    _run.storage = storage
+    return _run
+
+
+def load(storage: str, name: str = "t") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def test_cli_runs_a_study_and_prints_the_best_trial(run, capsys):
+    assert run("--trials", "3", "--seed", "1") == 0
+    out = capsys.readouterr().out
+    study = load(run.storage)
+    assert len(study.trials) == 3
+    assert f"best trial {study.best_trial.number}: val_loss={study.best_value:.4f}" in out
+    assert f"optuna-dashboard {run.storage}" in out and "python -m search.rerun" in out
+    assert out.count("trial   ") >= 3  # one log line per trial
+    settings = study.user_attrs["settings"]
+    assert settings["space"].endswith("tiny_space.py:space") and settings["epochs"] == 2
+    assert settings["data"]["maxlen"] == 16 and len(settings["data"]["checksum"]) == 64
+
+
+def test_resume_adds_trials_to_the_same_study_up_to_the_total(run, capsys):
+    assert run("--trials", "2") == 0
+    assert run("--trials", "4") == 0
+    assert len(load(run.storage).trials) == 4
+    assert run("--trials", "4") == 0
+    assert "already has 4 >= 4 finished trials" in capsys.readouterr().out
+
+
+def test_default_space_runs(run):
+    assert run("--trials", "2", "--seed", "0", "--epochs", "1", space="default") == 0
+    assert {t.state for t in load(run.storage).trials} <= {optuna.trial.TrialState.COMPLETE, Pruned}
+
+
+def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
+    assert (
+        run("--trials", "8", "--seed", "3", "--pruner", "successive-halving", "--epochs", "3") == 0
+    )
+    pruned = [t for t in load(run.storage).trials if t.state == Pruned]
+    assert pruned, "a successive-halving pruner over 8 trials must prune some"
+    for trial in pruned:
+        curves = trial.user_attrs["curves"]
+        assert len(curves["val_loss"]) == len(trial.intermediate_values) >= 1
+        assert curves["val_loss"] == [
+            trial.intermediate_values[s] for s in sorted(trial.intermediate_values)
+        ]
+
+
+def test_a_failing_trial_does_not_stop_the_study(run, capsys):
+    assert run("--trials", "3", space=f"{TINY}:flaky") == 0
+    trials = load(run.storage).trials
+    assert [t.state.name == "FAIL" for t in trials] == [False, True, False]
+    assert "lstm_units=[0]" in trials[1].user_attrs["fail_reason"]
+    assert "FAIL" in capsys.readouterr().out
+    # a failed trial does not count towards the total: the same command runs one more
+    assert run("--trials", "3", space=f"{TINY}:flaky") == 0
+    assert len(load(run.storage).trials) == 4
+
+
+def test_seeded_runs_propose_equal_params(run):
+    assert run("--trials", "3", "--seed", "11", study="a") == 0
+    assert run("--trials", "3", "--seed", "11", study="b") == 0
+    a, b = load(run.storage, "a"), load(run.storage, "b")
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.user_attrs["seed"] for t in a.trials] == [11, 12, 13]
+
+
+@pytest.mark.parametrize("sampler", ["random", "qmc", "cmaes"])
+def test_other_samplers(run, sampler):
+    assert run("--trials", "2", "--epochs", "1", "--sampler", sampler, "--seed", "0") == 0
+
+
+def test_bad_inputs_are_clear_errors_and_lose_nothing(run, capsys, tmp_path):
+    assert run("--trials", "1") == 0
+    assert run("--trials", "2", space="nope") == 2
+    assert "Unknown space 'nope'; choose one of ['default', 'seed']" in capsys.readouterr().err
+    assert run("--trials", "2", space=f"{tmp_path / 'none.py'}:space") == 2
+    assert "not found" in capsys.readouterr().err
+    assert run("--trials", "2", "--maxlen", "20") == 2
+    err = capsys.readouterr().err
+    assert "created with other settings" in err and "--study NAME" in err and "maxlen" in err
+    assert run("--trials", "2", "--epochs", "5") == 2
+    assert "epochs: study has 2, this run 5" in capsys.readouterr().err
+    assert len(load(run.storage).trials) == 1  # nothing stored was touched
+    assert main(["--storage", "nosuchdb://x", "--trials", "1"]) == 2
+    assert "Cannot open storage 'nosuchdb://x'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--trials", "0"])
+    assert exit_info.value.code == 2
+    assert "--trials 0: expected a positive number" in capsys.readouterr().err
+
+
+def test_unknown_sampler_and_pruner_names():
+    with pytest.raises(ValueError, match="Unknown sampler 'x'"):
+        optimize.make_sampler("x", None)
+    with pytest.raises(ValueError, match="Unknown pruner 'x'"):
+        optimize.make_pruner("x", 3)
+
+
+def test_ctrl_c_ends_cleanly_and_the_same_command_resumes(imdb_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'c.db'}"
+    command = [
+        sys.executable,
+        "-m",
+        "search.optimize",
+        "--study",
+        "c",
+        "--storage",
+        storage,
+        "--space",
+        f"{TINY}:space",
+        "--epochs",
+        "30",
+        "--trials",
+        "4",
+        "--data",
+        str(imdb_dir),
+        "--maxlen",
+        "16",
+        "--vocab-size",
+        "100",
+        "--pruner",
+        "none",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines = []
+    for line in proc.stdout:  # wait until the first trial finished and the second is running
+        lines.append(line)
+        if line.startswith("trial   0"):
+            break
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    output = "".join(lines) + proc.stdout.read()
+    assert proc.wait(timeout=60) == 130, output
+    assert "run the same command to resume" in output
+    states = [t.state.name for t in load(storage, "c").trials]
+    assert "RUNNING" not in states and states[0] == "COMPLETE", states
+    finished = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    trials = load(storage, "c").trials
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 4
+
+
+def test_memory_does_not_grow_over_trials(tiny_data):
+    from search.objective import make_objective
+    from tests import tiny_space
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    rss = {}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(
+        make_objective(tiny_space.space, tiny_data, epochs=1, seed=0),
+        n_trials=10,
+        callbacks=[lambda s, t: rss.setdefault(t.number + 1, rss_mb())],
+        gc_after_trial=True,
+    )
+    assert rss[10] - rss[3] < 60, rss

@@ -1,0 +1,30 @@
+"""Spaces small enough that a CLI study of several trials runs in seconds."""
+
+from __future__ import annotations
+
+calls = 0
+
+
+def space(s):
+    return {
+        "embedding_dim": 8,
+        "lstm_units": [s.int("units", 2, 8)],
+        "learning_rate": s.categorical("learning_rate", [0.05, 1e-6]),  # learns / learns nothing
+        "batch_size": 32,
+    }
+
+
+def flaky(s):
+    """The second trial's params are invalid: that trial fails, the study goes on."""
+    global calls
+    calls += 1
+    params = space(s)
+    if calls == 2:
+        params["lstm_units"] = [0]
+    return params
+
+
+def diverging(s):
+    """An L2 penalty that overflows float32: the loss is inf, TerminateOnNaN ends training and
+    the trial is a FAIL."""
+    return {"embedding_dim": 8, "lstm_units": [s.int("units", 2, 3)], "l2": 1e38, "batch_size": 32}
