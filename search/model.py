@@ -110,7 +110,7 @@ def build_model(
     params: dict[str, Any],
     *,
     vocab_size: int,
-    maxlen: int,
+    maxlen: int | None,
     embedding_matrix: np.ndarray | None = None,
     mask_zero: bool = False,
 ):
@@ -119,7 +119,7 @@ def build_model(
     Args:
         params: model params (see ``DEFAULTS``); validated first.
         vocab_size: rows of the embedding (the vocabulary's length).
-        maxlen: sequence length.
+        maxlen: sequence length (None: any length).
         embedding_matrix: (vocab_size, dim) pretrained vectors, required for ``glove_*``.
         mask_zero: mask padding id 0; needed for end ("post") padding. Ignored with a Conv1D
             front-end, whose pooled output no longer lines up with the padding.

@@ -126,12 +126,41 @@ def fit(
     )
 
 
+def fit_fixed(
+    model, split, *, epochs: int, batch_size: int, learning_rates: list[float], verbose: int = 0
+) -> float:
+    """Train for a fixed number of epochs without validation (the final train+val fit),
+    replaying the per-epoch learning rates that ReduceLROnPlateau chose with validation.
+    Returns the seconds it took."""
+    import keras
+
+    def rate(epoch: int, current: float) -> float:
+        return learning_rates[min(epoch, len(learning_rates) - 1)]
+
+    start = time.perf_counter()
+    model.fit(
+        split.x,
+        split.y,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=verbose,
+        callbacks=[keras.callbacks.TerminateOnNaN(), keras.callbacks.LearningRateScheduler(rate)],
+    )
+    return time.perf_counter() - start
+
+
 _MATRICES: dict[tuple, Any] = {}
 
 
-def model_for(params: dict[str, Any], data: Dataset, *, glove: str = PACKAGED):
+def model_for(
+    params: dict[str, Any], data: Dataset, *, glove: str = PACKAGED, any_length: bool = False
+):
     """``build_model`` for this dataset, with the GloVe matrix when the params ask for one
-    (built once per vocabulary and vector source, then reused by every trial)."""
+    (built once per vocabulary and vector source, then reused by every trial).
+
+    ``any_length`` builds the same weights over sequences of any length with padding masked,
+    for the raw-text export, whose batches are padded at the end to their longest review.
+    """
     p = validate_params(params)
     matrix = None
     if p["embedding"] != "learned":
@@ -148,9 +177,9 @@ def model_for(params: dict[str, Any], data: Dataset, *, glove: str = PACKAGED):
     return build_model(
         p,
         vocab_size=len(data.vocabulary),
-        maxlen=data.settings.maxlen,
+        maxlen=None if any_length else data.settings.maxlen,
         embedding_matrix=matrix,
-        mask_zero=data.settings.mask_zero,
+        mask_zero=any_length or data.settings.mask_zero,
     )
 
 

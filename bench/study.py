@@ -1,0 +1,95 @@
+"""Benchmark: a study on the full data with the default space, sampler and pruner.
+
+Runs ``python -m search.optimize`` as a user would, then reads the study back and prints the wall
+time, trial counts, the epochs actually trained against the epochs the same trials would have
+trained without pruning, and the best val_loss / val accuracy. Goal: pruning spends at most 35% of
+the unpruned epochs.
+
+A completed trial's unpruned epochs are the epochs it ran (early stopping ended it). A pruned trial
+was stopped before early stopping could end it, so its unpruned count is bounded: at least
+``max(pruned epoch + 1, best epoch + patience)`` (early stopping cannot fire sooner), at most the
+max epochs. Both bounds are printed.
+
+    python bench/study.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --trials 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import optuna
+
+from search import optimize
+from search.train import fit
+
+PATIENCE = fit.__kwdefaults__["patience"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--study", default="bench")
+    parser.add_argument("--storage", default="sqlite:///studies/bench.db")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    argv = [
+        "--study",
+        args.study,
+        "--storage",
+        args.storage,
+        "--trials",
+        str(args.trials),
+        "--epochs",
+        str(args.epochs),
+        "--seed",
+        str(args.seed),
+    ]
+    if args.data:
+        argv += ["--data", args.data]
+    if args.timeout:
+        argv += ["--timeout", str(args.timeout)]
+    start = time.perf_counter()
+    code = optimize.main(argv)
+    wall = time.perf_counter() - start
+    if code not in (0, 130):
+        raise SystemExit(code)
+
+    study = optuna.load_study(study_name=args.study, storage=args.storage)
+    states = optuna.trial.TrialState
+    trained = low = high = 0
+    for trial in study.trials:
+        ran = trial.user_attrs.get("epochs_run", 0)
+        trained += ran
+        if trial.state == states.COMPLETE:
+            low += ran
+            high += ran
+        elif trial.state == states.PRUNED:
+            best = trial.user_attrs.get("best_epoch", ran)
+            low += min(args.epochs, max(ran + 1, best + PATIENCE))
+            high += args.epochs
+    c = optimize.counts(study)
+    print(f"\nwall time           {wall / 60:.1f} min (this run)")
+    print(f"trials              {c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed")
+    print(f"epochs trained      {trained}")
+    print(f"epochs unpruned     {low} .. {high} (lower .. upper bound)")
+    if high:
+        print(
+            f"pruning spent       {100 * trained / high:.0f}% .. {100 * trained / low:.0f}% "
+            "of the unpruned epochs (goal <= 35%)"
+        )
+    if c["complete"]:
+        best = study.best_trial
+        print(
+            f"best val_loss       {best.value:.4f} (trial {best.number}), "
+            f"val_acc {best.user_attrs['val_accuracy']:.4f}"
+        )
+        print(f"best params         {best.params}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""Re-train a study's best trial(s), evaluate once on the test split, export a raw-text model.
+
+    python -m search.rerun --study imdb                 # the best trial
+    python -m search.rerun --study imdb --trial 12      # a given trial
+    python -m search.rerun --study imdb --top 3         # the 3 best, plus a comparison table
+    python -m search.rerun --study imdb --all-data      # retrain on train+val, then test
+
+The trial's params are rebuilt through the same space function (``FixedTrial``), trained by the
+same ``build_model``/``fit`` with the study's data settings and the trial's seed, so the rerun
+reproduces the trial; its val accuracy is printed beside the stored one. The test split is used
+here and only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from search import export
+from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
+from search.model import validate_params
+from search.optimize import default_storage, open_storage
+from search.train import evaluate, fit_fixed, model_for, train_params
+from spaces import OptunaSuggester, load_space
+
+
+def study_settings(study: optuna.Study) -> dict[str, Any]:
+    settings = study.user_attrs.get("settings")
+    if settings is None:
+        raise ValueError(
+            f"Study {study.study_name!r} was not made by search.optimize (it has no "
+            "'settings' user attr), so its space and data settings are unknown"
+        )
+    return settings
+
+
+def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> list[FrozenTrial]:
+    """The trials to rerun, or a clear refusal."""
+    trials = study.get_trials(deepcopy=False)
+    completed = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not completed:
+        raise ValueError(
+            f"Study {study.study_name!r} has no completed trial "
+            f"({len(trials)} trials in all); run search.optimize first"
+        )
+    if number is not None:
+        found = [t for t in trials if t.number == number]
+        if not found:
+            raise ValueError(
+                f"--trial {number}: no such trial in study {study.study_name!r} "
+                f"(trials 0..{len(trials) - 1})"
+            )
+        if found[0].state != TrialState.COMPLETE:
+            best = study.best_trial.number
+            raise ValueError(
+                f"--trial {number} is {found[0].state.name}, not COMPLETE; only "
+                f"completed trials can be rerun (the best is trial {best})"
+            )
+        return found
+    if top is not None:
+        if top < 1:
+            raise ValueError(f"--top {top}: expected a positive number of trials")
+        return sorted(completed, key=lambda t: t.value)[:top]
+    return [study.best_trial]
+
+
+def trial_params(trial: FrozenTrial, space_spec: str) -> dict[str, Any]:
+    """The model params of a stored trial, rebuilt through its space as a FixedTrial."""
+    space = load_space(space_spec)
+    return validate_params(
+        space(OptunaSuggester(optuna.trial.FixedTrial(trial.params, trial.number)))
+    )
+
+
+def confusion(y_true: np.ndarray, probability: np.ndarray) -> dict[str, int]:
+    predicted = probability >= 0.5
+    positive = y_true >= 0.5
+    return {
+        "tn": int((~predicted & ~positive).sum()),
+        "fp": int((predicted & ~positive).sum()),
+        "fn": int((~predicted & positive).sum()),
+        "tp": int((predicted & positive).sum()),
+    }
+
+
+def model_path(out: Path, study: str, trial: int, all_data: bool) -> Path:
+    return out / f"{study}-trial{trial}{'-alldata' if all_data else ''}.keras"
+
+
+def check_writable(path: Path, overwrite: bool) -> None:
+    """Refuse before training, not after minutes of it."""
+    if path.exists() and not overwrite:
+        raise ValueError(f"{str(path)!r} exists; pass --overwrite to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".write-test-{time.time_ns()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(
+            f"Cannot write models to {str(path.parent)!r} ({exc.strerror}); choose another --out"
+        ) from exc
+
+
+def rerun_trial(
+    study: optuna.Study,
+    trial: FrozenTrial,
+    data: Dataset,
+    test_texts: list[str],
+    *,
+    out: Path,
+    all_data: bool,
+    overwrite: bool,
+    verbose: int = 0,
+) -> dict[str, Any]:
+    """Retrain one trial, test it, export it and record the test metrics in the study."""
+    import keras
+
+    settings = study_settings(study)
+    params = trial_params(trial, settings["space"])
+    seed = int(trial.user_attrs.get("seed", 0))
+    keras.backend.clear_session()
+    start = time.perf_counter()
+    model, result = train_params(
+        params, data, epochs=settings["epochs"], seed=seed, glove=settings["glove"], verbose=verbose
+    )
+    val = evaluate(model, data.val)
+    if all_data:
+        # the usual last step: the same recipe on train+val for the epochs that were best,
+        # replaying the learning rates that validation chose
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        model = model_for(params, data, glove=settings["glove"])
+        both = Split(
+            np.concatenate([data.train.x, data.val.x]), np.concatenate([data.train.y, data.val.y])
+        )
+        fit_fixed(
+            model,
+            both,
+            epochs=result.best_epoch,
+            batch_size=params["batch_size"],
+            learning_rates=result.history["learning_rate"],
+            verbose=verbose,
+        )
+    seconds = time.perf_counter() - start
+    test = evaluate(model, data.test)
+    probability = model.predict(data.test.x, batch_size=512, verbose=0).reshape(-1)
+    matrix = confusion(data.test.y, probability)
+
+    exported = export.text_model(model, params, data)
+    raw = export.predict_texts(exported, test_texts)
+    raw_accuracy = float(((raw >= 0.5) == (data.test.y >= 0.5)).mean())
+    metrics = {
+        "trained_on": "train+val" if all_data else "train",
+        "val_accuracy_stored": trial.user_attrs.get("val_accuracy"),
+        "val_accuracy_rerun": None if all_data else val["accuracy"],
+        "val_loss_stored": trial.value,
+        "val_loss_rerun": None if all_data else val["loss"],
+        "test_accuracy": test["accuracy"],
+        "test_loss": test["loss"],
+        "test_confusion": matrix,
+        "export_test_accuracy_raw_text": raw_accuracy,
+        "epochs": result.best_epoch if all_data else result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "train_seconds": round(seconds, 1),
+    }
+    path = model_path(out, study.study_name, trial.number, all_data)
+    card = {
+        "study": study.study_name,
+        "trial": trial.number,
+        "seed": seed,
+        "params": export.card_params(params),
+        "trial_params": trial.params,
+        "data": {
+            **settings["data"],
+            "n_train": len(data.train.y) + (len(data.val.y) if all_data else 0),
+            "n_test": len(data.test.y),
+        },
+        "metrics": metrics,
+    }
+    export.save(exported, path, card, overwrite=overwrite)
+    # finished trials are read-only in Optuna's storages: the rerun is kept as a study user attr
+    # named after the trial, which the dashboard lists and analysis joins to the trial
+    study.set_user_attr(
+        f"rerun:{trial.number}{':all-data' if all_data else ''}", {**metrics, "model": str(path)}
+    )
+    return {
+        "trial": trial.number,
+        "params": summarize_params(params),
+        **metrics,
+        "model": str(path),
+    }
+
+
+def summarize_params(p: dict[str, Any]) -> str:
+    layers = "x".join(str(u) for u in p["lstm_units"])
+    parts = [f"{'Bi' if p['bidirectional'] else ''}LSTM({layers})", p["embedding"]]
+    if p["conv_filters"]:
+        parts.append(f"conv{p['conv_filters']}k{p['conv_kernel']}")
+    for key in ("spatial_dropout", "recurrent_dropout", "dropout"):
+        if p[key]:
+            parts.append(f"{key}={p[key]:g}")
+    if p["l2"]:
+        parts.append(f"l2={p['l2']:.1e}")
+    parts.append(f"{p['optimizer']} lr={p['learning_rate']:.1e} bs={p['batch_size']}")
+    return ", ".join(parts)
+
+
+def print_row(row: dict[str, Any]) -> None:
+    m = row["test_confusion"]
+    stored = row["val_accuracy_stored"]
+    val = (
+        f"val_acc rerun {row['val_accuracy_rerun']:.4f} vs stored {stored:.4f}"
+        if row["val_accuracy_rerun"] is not None
+        else "trained on train+val (no val score)"
+    )
+    print(f"trial {row['trial']} [{row['trained_on']}]: {row['params']}")
+    print(f"  {val}")
+    print(
+        f"  test_acc {row['test_accuracy']:.4f}  test_loss {row['test_loss']:.4f}  "
+        f"raw-text export test_acc {row['export_test_accuracy_raw_text']:.4f}"
+    )
+    print("  confusion (test)   pred neg  pred pos")
+    print(f"    actual neg      {m['tn']:8d}  {m['fp']:8d}")
+    print(f"    actual pos      {m['fn']:8d}  {m['tp']:8d}")
+    print(f"  model: {row['model']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m search.rerun",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--study", default="imdb")
+    parser.add_argument(
+        "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--trial", type=int, default=None, help="trial number (default: best)")
+    which.add_argument("--top", type=int, default=None, help="rerun the K best trials")
+    parser.add_argument("--out", type=Path, default=Path("models"), help="folder for models")
+    parser.add_argument(
+        "--all-data",
+        action="store_true",
+        help="retrain on train+val for the best epoch count, then test",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing model files")
+    parser.add_argument("--data", default=None, help="aclImdb directory or .tar.gz")
+    parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
+    args = parser.parse_args(argv)
+
+    import pandas as pd
+
+    storage = args.storage or default_storage(args.study)
+    try:
+        study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
+        trials = choose_trials(study, args.trial, args.top)
+        settings = study_settings(study)
+        for trial in trials:
+            check_writable(
+                model_path(args.out, args.study, trial.number, args.all_data), args.overwrite
+            )
+        data_settings = DataSettings(
+            **{k: v for k, v in settings["data"].items() if k != "checksum"}
+        )
+        data = load_imdb(args.data, data_settings)
+    except KeyError:
+        print(f"error: no study {args.study!r} in {storage}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if data.checksum != settings["data"]["checksum"]:
+        print(
+            f"warning: the data at {data.source} differs from the study's "
+            f"(checksum {data.checksum[:12]} vs {settings['data']['checksum'][:12]})",
+            file=sys.stderr,
+        )
+    test_texts = read_reviews(Path(data.source))["test"].texts
+
+    rows = []
+    for trial in trials:
+        row = rerun_trial(
+            study,
+            trial,
+            data,
+            test_texts,
+            out=args.out,
+            all_data=args.all_data,
+            overwrite=args.overwrite,
+            verbose=args.verbose,
+        )
+        print_row(row)
+        rows.append(row)
+    if args.top is not None:
+        table = pd.DataFrame(
+            [
+                {
+                    "trial": r["trial"],
+                    "params": r["params"],
+                    "val_acc": r["val_accuracy_stored"],
+                    "val_acc_rerun": r["val_accuracy_rerun"],
+                    "test_acc": r["test_accuracy"],
+                }
+                for r in rows
+            ]
+        ).round(4)
+        stem = args.out / f"{args.study}-top{args.top}"
+        table.to_csv(stem.with_suffix(".csv"), index=False)
+        stem.with_suffix(".md").write_text(table.to_markdown(index=False) + "\n")
+        print(f"\n{table.to_string(index=False)}\nwrote {stem}.csv and {stem}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

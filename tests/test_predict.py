@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search import export, predict
+from search.train import train_params
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def model_file(tiny_data, tmp_path_factory) -> Path:
+    params = {"embedding_dim": 8, "lstm_units": [8], "learning_rate": 0.02, "batch_size": 16}
+    model, _ = train_params(params, tiny_data, epochs=3, seed=0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    return export.save(export.text_model(model, params, tiny_data), path, {"test": True})
+
+
+def test_arguments_give_label_and_probability(model_file, capsys):
+    assert predict.main([str(model_file), "wonderful superb great film", "awful boring waste"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    label, probability, text = lines[0].split("\t")
+    assert label in ("positive", "negative") and 0 < float(probability) < 1
+    assert text == "wonderful superb great film"
+
+
+def test_file_and_json(model_file, tmp_path, capsys):
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("a wonderful, moving film\n\nthe worst, most boring plot\n")
+    assert predict.main([str(model_file), "--file", str(reviews), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == ["a wonderful, moving film", "the worst, most boring plot"]
+    assert all(r["label"] in ("positive", "negative") and 0 < r["probability"] < 1 for r in rows)
+    expected = predict.probabilities(model_file, [r["text"] for r in rows])
+    assert [r["probability"] for r in rows] == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+def test_stdin(model_file):
+    done = subprocess.run(
+        [sys.executable, "-m", "search.predict", str(model_file), "--json"],
+        input="great film\nterrible film\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.strip().splitlines()) == 2
+
+
+def test_empty_input_and_bad_paths_are_clear_errors(model_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n  \n"))
+    assert predict.main([str(model_file)]) == 2
+    assert "no review to classify" in capsys.readouterr().err
+    assert predict.main([str(tmp_path / "none.keras"), "text"]) == 2
+    assert "not found" in capsys.readouterr().err
+    junk = tmp_path / "junk.keras"
+    junk.write_text("this is not a model")
+    assert predict.main([str(junk), "text"]) == 2
+    assert "is not a Keras model file" in capsys.readouterr().err
+    assert predict.main([str(model_file), "--file", str(tmp_path / "missing.txt")]) == 2
+    assert "--file" in capsys.readouterr().err

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from search import optimize, predict, rerun
+
+TINY = str(Path(__file__).parent / "tiny_space.py")
+
+
+@pytest.fixture(scope="module")
+def study(imdb_dir, tmp_path_factory):
+    """A tiny study made by the CLI: 3 complete trials and one pruned one."""
+    folder = tmp_path_factory.mktemp("study")
+    storage = f"sqlite:///{folder / 'r.db'}"
+    common = [
+        "--study",
+        "r",
+        "--storage",
+        storage,
+        "--space",
+        f"{TINY}:space",
+        "--epochs",
+        "2",
+        "--data",
+        str(imdb_dir),
+        "--maxlen",
+        "16",
+        "--vocab-size",
+        "100",
+        "--seed",
+        "4",
+        "--pruner",
+        "none",
+    ]
+    assert optimize.main([*common, "--trials", "3"]) == 0
+    s = optuna.load_study(study_name="r", storage=storage)
+    pruned = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED,
+        params={},
+        distributions={},
+        intermediate_values={1: 0.7},
+    )
+    s.add_trial(pruned)
+    return storage
+
+
+def cli(study, imdb_dir, out, *extra):
+    return rerun.main(
+        ["--study", "r", "--storage", study, "--data", str(imdb_dir), "--out", str(out), *extra]
+    )
+
+
+def test_rerun_reproduces_the_trial_tests_it_and_exports(study, imdb_dir, tmp_path, capsys):
+    s = optuna.load_study(study_name="r", storage=study)
+    best = s.best_trial
+    assert cli(study, imdb_dir, tmp_path, "--trial", str(best.number)) == 0
+    out = capsys.readouterr().out
+    assert f"val_acc rerun {best.user_attrs['val_accuracy']:.4f} vs stored" in out
+    assert "confusion (test)" in out and "actual pos" in out
+    model_file = tmp_path / f"r-trial{best.number}.keras"
+    card = json.loads(model_file.with_suffix(".json").read_text())
+    assert card["trial"] == best.number and card["study"] == "r"
+    assert card["data"]["maxlen"] == 16 and len(card["data"]["checksum"]) == 64
+    assert set(card["versions"]) == {"keras", "tensorflow", "optuna"}
+    m = card["metrics"]
+    assert m["val_accuracy_rerun"] == pytest.approx(best.user_attrs["val_accuracy"], abs=0.05)
+    assert sum(m["test_confusion"].values()) == 40 and 0 <= m["test_accuracy"] <= 1
+    stored = optuna.load_study(study_name="r", storage=study).user_attrs[f"rerun:{best.number}"]
+    assert stored["test_accuracy"] == m["test_accuracy"]
+
+
+def test_exported_model_loads_without_this_project(study, imdb_dir, tmp_path):
+    assert cli(study, imdb_dir, tmp_path) == 0
+    model_file = next(tmp_path.glob("*.keras"))
+    texts = ["a wonderful, moving film", "awful boring waste", "the plot"]
+    expected = predict.probabilities(model_file, texts)
+    script = textwrap.dedent(f"""
+        import json, sys, keras, tensorflow as tf
+        model = keras.models.load_model({str(model_file)!r})
+        p = model.predict(tf.constant({texts!r}), verbose=0).reshape(-1).tolist()
+        assert not any(name == "search" or name.startswith(("search.", "spaces"))
+                       for name in sys.modules), "the project was imported"
+        print(json.dumps(p))
+    """)
+    env = {**os.environ, "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    probabilities = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
+    assert all(0 < p < 1 for p in probabilities)
+
+
+def test_export_is_exact_for_masked_reviews_up_to_maxlen(imdb_dir):
+    """With end padding (masked in training), the raw-text model gives the trained model's
+    probabilities for every review no longer than maxlen: same vocabulary, same weights."""
+    import tensorflow as tf
+
+    from search.data import DataSettings, load_imdb, pad
+    from search.export import predict_texts, text_model
+    from search.train import train_params
+
+    data = load_imdb(imdb_dir, DataSettings(vocab_size=100, maxlen=40, padding="post"))
+    params = {"embedding_dim": 8, "lstm_units": [6, 4], "bidirectional": True, "batch_size": 16}
+    model, _ = train_params(params, data, epochs=1, seed=0)
+    exported = text_model(model, params, data)
+    texts = ["Wonderful, great film!", "the worst and most boring film", "plot"]
+    vectorized = exported.get_layer("vectorize")(tf.constant(texts)).numpy()
+    x = pad([row[row > 0] for row in vectorized], 40, "post", "pre")
+    expected = model.predict(x, verbose=0).reshape(-1)
+    np.testing.assert_allclose(predict_texts(exported, texts), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_top_k_writes_the_comparison_table(study, imdb_dir, tmp_path):
+    assert cli(study, imdb_dir, tmp_path, "--top", "2") == 0
+    table = pd.read_csv(tmp_path / "r-top2.csv")
+    assert len(table) == 2 and list(table.columns) == [
+        "trial",
+        "params",
+        "val_acc",
+        "val_acc_rerun",
+        "test_acc",
+    ]
+    s = optuna.load_study(study_name="r", storage=study)
+    best_two = sorted((t for t in s.trials if t.value is not None), key=lambda t: t.value)[:2]
+    assert list(table["trial"]) == [t.number for t in best_two]
+    header = (tmp_path / "r-top2.md").read_text().splitlines()[0]
+    assert "trial" in header and "test_acc" in header
+
+
+def test_all_data_is_labelled_and_separate(study, imdb_dir, tmp_path, capsys):
+    assert cli(study, imdb_dir, tmp_path, "--all-data") == 0
+    assert "[train+val]" in capsys.readouterr().out
+    card = json.loads(next(tmp_path.glob("*-alldata.json")).read_text())
+    assert card["metrics"]["trained_on"] == "train+val" and card["data"]["n_train"] == 80
+
+
+def test_refusals(study, imdb_dir, tmp_path, capsys):
+    assert cli(study, imdb_dir, tmp_path, "--trial", "99") == 2
+    assert "--trial 99: no such trial" in capsys.readouterr().err
+    assert cli(study, imdb_dir, tmp_path, "--trial", "3") == 2
+    assert "--trial 3 is PRUNED, not COMPLETE" in capsys.readouterr().err
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    optuna.create_study(study_name="r", storage=empty)
+    assert cli(empty, imdb_dir, tmp_path) == 2
+    assert "has no completed trial" in capsys.readouterr().err
+    foreign = f"sqlite:///{tmp_path / 'foreign.db'}"
+    optuna.create_study(study_name="r", storage=foreign).optimize(lambda t: 1.0, n_trials=1)
+    assert cli(foreign, imdb_dir, tmp_path) == 2
+    assert "was not made by search.optimize" in capsys.readouterr().err
+    assert cli(study.replace("r.db", "nothing.db"), imdb_dir, tmp_path) == 2
+    assert "no study 'r'" in capsys.readouterr().err
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert cli(study, imdb_dir, blocked / "models") == 2
+    assert "Cannot write models to" in capsys.readouterr().err
+    # an existing model is never overwritten without --overwrite
+    best = optuna.load_study(study_name="r", storage=study).best_trial.number
+    existing = tmp_path / f"r-trial{best}.keras"
+    existing.write_text("keep me")
+    assert cli(study, imdb_dir, tmp_path) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert existing.read_text() == "keep me"
