@@ -16,7 +16,6 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -25,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import PACKAGED
 from search.objective import make_objective
+from search.storage import default_storage, open_storage
 from spaces import SPACES, load_space
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
@@ -45,38 +45,6 @@ class StudySettings:
     seed: int | None
     glove: str
     data: dict[str, Any]
-
-
-def default_storage(study: str) -> str:
-    return f"sqlite:///studies/{study}.db"
-
-
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
-    for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``."""
-    try:
-        if url.startswith("redis://"):
-            from optuna.storages.journal import JournalRedisBackend
-
-            return optuna.storages.JournalStorage(JournalRedisBackend(url))
-        if url.startswith("journal:"):
-            from optuna.storages.journal import JournalFileBackend
-
-            return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
-                parents=True, exist_ok=True
-            )
-        # the heartbeat lets any worker mark a trial whose process died as FAIL
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
-    except Exception as exc:
-        raise ValueError(
-            f"Cannot open storage {url!r}: {exc}. Expected an Optuna storage URL such as "
-            f"{default_storage('imdb')!r}, 'postgresql://user@127.0.0.1:5432/db', "
-            "'redis://127.0.0.1:6379' or 'journal:studies/imdb.log'"
-        ) from exc
 
 
 def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:

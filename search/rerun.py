@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search import export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
 from search.model import validate_params
-from search.optimize import default_storage, open_storage
+from search.storage import default_storage, load_study
 from search.train import evaluate, fit_fixed, model_for, train_params
 from spaces import OptunaSuggester, load_space
 
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
     storage = args.storage or default_storage(args.study)
     try:
-        study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
+        study = load_study(args.study, storage)
         trials = choose_trials(study, args.trial, args.top)
         settings = study_settings(study)
         for trial in trials:
@@ -272,9 +272,6 @@ def main(argv: list[str] | None = None) -> int:
             **{k: v for k, v in settings["data"].items() if k != "checksum"}
         )
         data = load_imdb(args.data, data_settings)
-    except KeyError:
-        print(f"error: no study {args.study!r} in {storage}", file=sys.stderr)
-        return 2
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

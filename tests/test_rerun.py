@@ -165,7 +165,7 @@ def test_refusals(study, imdb_dir, tmp_path, capsys):
     assert cli(foreign, imdb_dir, tmp_path) == 2
     assert "was not made by search.optimize" in capsys.readouterr().err
     assert cli(study.replace("r.db", "nothing.db"), imdb_dir, tmp_path) == 2
-    assert "no study 'r'" in capsys.readouterr().err
+    assert "No study 'r'" in capsys.readouterr().err
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert cli(study, imdb_dir, blocked / "models") == 2

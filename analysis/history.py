@@ -1,0 +1,242 @@
+"""Optimization history (best so far vs trial and vs wall time), slice plots of the objective
+against each parameter with range-edge flags, and a parallel-coordinate view.
+
+    python -m analysis.history --study imdb --out reports/imdb/
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import optuna  # noqa: E402
+import pandas as pd  # noqa: E402
+from optuna.distributions import FloatDistribution, IntDistribution  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
+
+from analysis.trials import STATE_COLORS, run  # noqa: E402
+
+EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should grow
+
+
+def history_frame(study: optuna.Study) -> pd.DataFrame:
+    """Per finished trial: its value, the best value so far and minutes since the study began."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None]
+    if not trials:
+        return pd.DataFrame(columns=["trial", "state", "value", "best_so_far", "minutes"])
+    start = min(t.datetime_start for t in trials)
+    rows, best = [], math.inf
+    for t in sorted(trials, key=lambda t: t.number):
+        if t.state == TrialState.COMPLETE:
+            best = min(best, t.value)
+        value = t.value if t.value is not None else t.user_attrs.get("val_loss")  # pruned
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name,
+                "value": value,
+                "best_so_far": best if math.isfinite(best) else None,
+                "minutes": (t.datetime_complete - start).total_seconds() / 60,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def edge_flags(study: optuna.Study) -> pd.DataFrame:
+    """Numeric parameters whose best value sits in the outer ``EDGE`` of its range (measured on
+    the log scale for log ranges): the optimum may lie outside, so the range should grow."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return pd.DataFrame(columns=["param", "low", "high", "best", "position", "edge"])
+    rows = []
+    for name, dist in best.distributions.items():
+        if not isinstance(dist, FloatDistribution | IntDistribution) or dist.high == dist.low:
+            continue
+        value = best.params[name]
+        scale = math.log if dist.log else (lambda x: x)
+        position = (scale(value) - scale(dist.low)) / (scale(dist.high) - scale(dist.low))
+        edge = "low" if position <= EDGE else "high" if position >= 1 - EDGE else ""
+        rows.append(
+            {
+                "param": name,
+                "low": dist.low,
+                "high": dist.high,
+                "best": value,
+                "position": round(position, 3),
+                "edge": edge,
+            }
+        )
+    return pd.DataFrame(rows, columns=["param", "low", "high", "best", "position", "edge"])
+
+
+def plot_history(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for ax, x, label in (
+        (axes[0], "trial", "trial number"),
+        (axes[1], "minutes", "wall time since the first trial (minutes)"),
+    ):
+        for state, group in frame.groupby("state"):
+            ax.scatter(
+                group[x],
+                group["value"],
+                s=20,
+                alpha=0.8,
+                label=state.lower(),
+                color=STATE_COLORS.get(state, "black"),
+            )
+        ax.step(frame[x], frame["best_so_far"], where="post", color="black", label="best so far")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("best val_loss of the trial")
+    axes[0].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def slice_frame(study: optuna.Study) -> pd.DataFrame:
+    """Per trial that reached a val_loss: its state, that val_loss and its params."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        value = t.value if t.value is not None else t.user_attrs.get("val_loss")
+        if value is not None and t.params:
+            rows.append({"trial": t.number, "state": t.state.name, "val_loss": value, **t.params})
+    return pd.DataFrame(rows)
+
+
+def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
+    """val_loss against each parameter, one panel a parameter; pruned trials at the best
+    val_loss they reached; the best trial starred; a best value at a range edge flagged."""
+    frame = slice_frame(study)
+    flags = edge_flags(study).set_index("param")["edge"].to_dict()
+    best = study.best_trial
+    params = [p for p in best.distributions if p in frame]
+    params += [p for p in frame.columns[3:] if p not in params]
+    cols = 3
+    rows = max(1, -(-len(params) // cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False, sharey=True
+    )
+    for ax, param in zip(axes.flat, params, strict=False):
+        sub = frame[frame[param].notna()]
+        dist = next(
+            (
+                t.distributions[param]
+                for t in study.get_trials(deepcopy=False)
+                if param in t.distributions
+            ),
+            None,
+        )
+        categorical = not isinstance(dist, FloatDistribution | IntDistribution)
+        x = sub[param].astype(str) if categorical else sub[param]
+        if categorical:
+            labels = sorted(x.unique())
+            x = x.map({label: i for i, label in enumerate(labels)})
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(
+                labels,
+                rotation=30 if max(map(len, labels)) > 6 else 0,
+                ha="right" if max(map(len, labels)) > 6 else "center",
+            )
+        elif dist.log:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.scatter(
+            x,
+            sub["val_loss"],
+            s=18,
+            alpha=0.8,
+            color=[STATE_COLORS.get(s, "black") for s in sub["state"]],
+        )
+        if param in best.params:
+            bx = labels.index(str(best.params[param])) if categorical else best.params[param]
+            ax.scatter(
+                [bx], [best.value], marker="*", s=160, color="gold", edgecolor="black", zorder=3
+            )
+        edge = flags.get(param, "")
+        ax.set_title(
+            param + (f"  (best at {edge} edge: widen)" if edge else ""),
+            fontsize=10,
+            color="tab:red" if edge else "black",
+        )
+        ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val_loss")
+    for ax in list(axes.flat)[len(params) :]:
+        ax.set_visible(False)
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=STATE_COLORS[s], label=s.lower())
+        for s in ("COMPLETE", "PRUNED")
+    ]
+    handles.append(
+        plt.Line2D(
+            [],
+            [],
+            marker="*",
+            linestyle="",
+            markersize=12,
+            color="gold",
+            markeredgecolor="black",
+            label=f"best (trial {best.number})",
+        )
+    )
+    fig.legend(handles=handles, loc="upper right")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_parallel(study: optuna.Study, path: Path, *, title: str) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ax = optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name="val_loss")
+    ax.set_title(title)
+    fig = ax.figure
+    fig.set_size_inches(max(12, 1.6 * len(study.best_trial.params)), 5.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write(study: optuna.Study, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    frame = history_frame(study)
+    flags = edge_flags(study)
+    flags.to_csv(out / "range_edges.csv", index=False)
+    written = [
+        out / "range_edges.csv",
+        plot_history(frame, out / "history.png", title=f"{study.study_name}: optimization history"),
+    ]
+    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 1:
+        written.append(
+            plot_slices(
+                study,
+                out / "slices.png",
+                title=f"{study.study_name}: val_loss against each parameter",
+            )
+        )
+        written.append(
+            plot_parallel(
+                study, out / "parallel.png", title=f"{study.study_name}: parallel coordinates"
+            )
+        )
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(write, argv, "Plot the optimization history, slices and parallel coordinates.")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Every figure and table of a study in one folder, with an ``index.html`` that shows them.
+
+    python -m analysis.report --study imdb --out reports/imdb/
+
+Reads only the study storage: it works on any study made by search.optimize, on this machine or
+another one, without Keras and without training.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import optuna
+
+from analysis import curves, gaps, history, importance
+from analysis.trials import run, trials_frame, write_table
+
+SECTIONS = [
+    ("Parameter importance (val_loss)", importance.write),
+    ("Overfitting gap", gaps.write),
+    ("Learning curves", curves.write),
+    ("Optimization history, slices, parallel coordinates", history.write),
+]
+
+
+def write(study: optuna.Study, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    frame = trials_frame(study)
+    written = write_table(frame, out)
+    body = [
+        f"<h1>Study {html.escape(study.study_name)}</h1>",
+        f"<p>{len(frame)} trials: "
+        + ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
+        + "</p>",
+    ]
+    settings = study.user_attrs.get("settings")
+    if settings:
+        body.append("<pre>" + html.escape(_settings_text(settings)) + "</pre>")
+    for title, section in SECTIONS:
+        body.append(f"<h2>{html.escape(title)}</h2>")
+        try:
+            files = section(study, out)
+        except ValueError as exc:  # e.g. fewer than two completed trials for importance
+            body.append(f"<p><em>{html.escape(str(exc))}</em></p>")
+            continue
+        written += files
+        for file in files:
+            if file.suffix == ".png":
+                body.append(
+                    f'<p><img src="{file.name}" alt="{file.stem}" style="max-width:100%"></p>'
+                )
+        if section is history.write:
+            body.append(_edge_html(history.edge_flags(study)))
+    body += [
+        "<h2>Trials (sorted by val_loss)</h2>",
+        frame.round(4).to_html(index=False, na_rep="", border=0),
+    ]
+    index = out / "index.html"
+    index.write_text(
+        "<!doctype html><meta charset='utf-8'><title>"
+        f"{html.escape(study.study_name)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{font-size:12px;"
+        "border-collapse:collapse}td,th{padding:2px 6px;border-bottom:1px solid #ddd}"
+        "</style>\n" + "\n".join(body) + "\n"
+    )
+    return [*written, index]
+
+
+def _settings_text(settings: dict) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in settings.items())
+
+
+def _edge_html(flags) -> str:
+    flagged = flags[flags["edge"] != ""]
+    if flagged.empty:
+        return "<p>No best value sits at the edge of its range.</p>"
+    items = "".join(
+        f"<li><b>{html.escape(r.param)}</b> = {r.best:g} at the {r.edge} edge of "
+        f"[{r.low:g}, {r.high:g}]: widen the range</li>"
+        for r in flagged.itertuples()
+    )
+    return f"<p>Best values at a range edge (the optimum may lie outside):</p><ul>{items}</ul>"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(write, argv, "Write every figure and table of a study and an index.html.")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""The trials table: one row per trial from the study storage alone (no Keras, no training).
+
+python -m analysis.trials --study imdb --out reports/imdb/
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+from search.storage import load_study
+
+STATE_COLORS = {
+    "COMPLETE": "tab:blue",
+    "PRUNED": "tab:orange",
+    "FAIL": "tab:red",
+    "RUNNING": "tab:gray",
+    "WAITING": "tab:gray",
+}
+METRICS = [
+    "trial",
+    "state",
+    "val_loss",
+    "val_acc",
+    "train_acc",
+    "gap_acc",
+    "gap_loss",
+    "best_epoch",
+    "epochs",
+    "seconds",
+    "param_count",
+    "test_acc",
+]
+
+
+def reruns(study: optuna.Study) -> dict[int, dict]:
+    """Test metrics that ``search.rerun`` stored (study user attrs ``rerun:<trial>``)."""
+    found = {}
+    for key, value in study.user_attrs.items():
+        parts = key.split(":")
+        if parts[0] == "rerun" and len(parts) == 2 and parts[1].isdigit():
+            found[int(parts[1])] = value
+    return found
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """Params, state and the metrics the objective recorded, sorted by the objective (best
+    first; pruned and failed trials after the completed ones)."""
+    tested = reruns(study)
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name,
+                "val_loss": t.value if t.value is not None else a.get("val_loss"),
+                "val_acc": a.get("val_accuracy"),
+                "train_acc": a.get("train_accuracy"),
+                "gap_acc": a.get("gap_accuracy"),
+                "gap_loss": a.get("gap_loss"),
+                "best_epoch": a.get("best_epoch"),
+                "epochs": a.get("epochs_run"),
+                "seconds": a.get("fit_seconds"),
+                "param_count": a.get("param_count"),
+                "test_acc": tested.get(t.number, {}).get("test_accuracy"),
+                **t.params,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=None if rows else METRICS)
+    if frame.empty:
+        return frame
+    frame["_complete"] = frame["state"] != "COMPLETE"
+    frame = frame.sort_values(["_complete", "val_loss", "trial"], na_position="last")
+    return frame.drop(columns="_complete").reset_index(drop=True)
+
+
+def param_names(study: optuna.Study) -> list[str]:
+    """Every parameter any trial used, in first-seen order."""
+    names: dict[str, None] = {}
+    for t in study.get_trials(deepcopy=False):
+        names.update(dict.fromkeys(t.params))
+    return list(names)
+
+
+def write_table(frame: pd.DataFrame, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    csv, md = out / "trials.csv", out / "trials.md"
+    frame.to_csv(csv, index=False)
+    md.write_text(frame.round(4).to_markdown(index=False) + "\n")
+    return [csv, md]
+
+
+def add_arguments(parser: argparse.ArgumentParser, out: str = "reports") -> None:
+    parser.add_argument("--study", default="imdb")
+    parser.add_argument(
+        "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"output folder (default: {out}/<study>/)"
+    )
+
+
+def resolve(args: argparse.Namespace) -> tuple[optuna.Study, Path]:
+    """The study (clear error when missing or empty) and the output folder."""
+    study = load_study(args.study, args.storage)
+    if not study.get_trials(deepcopy=False):
+        raise ValueError(f"Study {args.study!r} has no trials yet; run search.optimize first")
+    return study, args.out or Path("reports") / args.study
+
+
+def run(main_body, argv: list[str] | None, description: str) -> int:
+    """Shared CLI shell: parse, load the study, run, print where files went."""
+    import sys
+
+    parser = argparse.ArgumentParser(description=description)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        study, out = resolve(args)
+        written = main_body(study, out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(
+        lambda study, out: write_table(trials_frame(study), out),
+        argv,
+        "Write the trials table (CSV and Markdown), sorted by the objective.",
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

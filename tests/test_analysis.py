@@ -1,0 +1,215 @@
+"""Analysis on studies built without training, with the user attrs the objective writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from analysis import curves, gaps, history, importance, report, trials
+
+DISTS = {
+    "units": IntDistribution(16, 256, log=True),
+    "dropout": FloatDistribution(0.0, 0.6, step=0.1),
+    "embedding": CategoricalDistribution(["learned", "glove_frozen", "glove_tuned"]),
+    "learning_rate": FloatDistribution(1e-4, 3e-2, log=True),
+}
+
+
+def objective_attrs(train_acc, val_acc, train_loss, val_loss, epochs):
+    """What search.objective records, with curves whose best epoch is the last one."""
+    return {
+        "curves": {
+            "loss": [train_loss + 0.1 * (epochs - i) for i in range(1, epochs + 1)],
+            "accuracy": [train_acc - 0.01 * (epochs - i) for i in range(1, epochs + 1)],
+            "val_loss": [val_loss + 0.05 * (epochs - i) for i in range(1, epochs + 1)],
+            "val_accuracy": [val_acc - 0.01 * (epochs - i) for i in range(1, epochs + 1)],
+        },
+        "epochs_run": epochs,
+        "best_epoch": epochs,
+        "val_loss": val_loss,
+        "val_accuracy": val_acc,
+        "train_accuracy": train_acc,
+        "train_loss": train_loss,
+        "gap_accuracy": train_acc - val_acc,
+        "gap_loss": val_loss - train_loss,
+        "fit_seconds": 10.0 * epochs,
+        "param_count": 1000,
+    }
+
+
+def build_study(storage: str, n_complete: int = 12, name: str = "a") -> optuna.Study:
+    study = optuna.create_study(study_name=name, storage=storage)
+    study.set_user_attr("settings", {"space": "default", "epochs": 4})
+    embeddings = ["learned", "glove_frozen", "glove_tuned"]
+    for i in range(n_complete):
+        dropout = round(0.1 * (i % 6), 1)
+        val_loss = 0.30 + 0.01 * i
+        train_acc = 0.99 - 0.1 * dropout  # more dropout, less overfitting
+        val_acc = 0.88 - 0.001 * (i % 2)
+        params = {
+            "units": 16 + 20 * i,
+            "dropout": dropout,
+            "embedding": embeddings[i % 3],
+            "learning_rate": 1e-3 * (1 + i),
+        }
+        study.add_trial(
+            create_trial(
+                params=params,
+                distributions=DISTS,
+                value=val_loss,
+                user_attrs=objective_attrs(train_acc, val_acc, 0.1, val_loss, 4),
+            )
+        )
+    study.add_trial(
+        create_trial(
+            state=TrialState.PRUNED,
+            params={"units": 64, "dropout": 0.0, "embedding": "learned", "learning_rate": 0.02},
+            distributions=DISTS,
+            intermediate_values={1: 0.6, 2: 0.62},
+            user_attrs=objective_attrs(0.8, 0.7, 0.5, 0.6, 2),
+        )
+    )
+    study.add_trial(
+        create_trial(
+            state=TrialState.FAIL,
+            params={},
+            distributions={},
+            user_attrs={"fail_reason": "ValueError: boom"},
+        )
+    )
+    study.set_user_attr("rerun:0", {"test_accuracy": 0.871})
+    return study
+
+
+@pytest.fixture
+def storage(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    build_study(url)
+    return url
+
+
+def load(storage):
+    return optuna.load_study(study_name="a", storage=storage)
+
+
+def test_trials_table_is_sorted_and_exact(storage):
+    frame = trials.trials_frame(load(storage))
+    assert list(frame["trial"][:3]) == [0, 1, 2]
+    assert list(frame["state"][-2:]) == ["PRUNED", "FAIL"]
+    first = frame.iloc[0]
+    assert first["val_loss"] == pytest.approx(0.30) and first["test_acc"] == 0.871
+    assert first["gap_acc"] == pytest.approx(0.99 - 0.88) and first["epochs"] == 4
+    assert frame.loc[frame.trial == 12, "val_loss"].item() == pytest.approx(0.6)  # pruned
+    assert pd.isna(frame.loc[frame.trial == 1, "test_acc"].item())
+    assert {"units", "dropout", "embedding", "learning_rate"} <= set(frame.columns)
+
+
+def test_gap_values_and_groups_are_exact(storage):
+    frame = gaps.gap_frame(load(storage))
+    assert len(frame) == 13  # the failed trial trained nothing
+    by = gaps.gap_by_param(frame, ["dropout", "embedding"])
+    dropout = by[by.param == "dropout"].set_index("value")
+    # complete trials: dropout 0.0 at i = 0, 6 (gap 0.11 each); the pruned one adds gap 0.1
+    assert dropout.loc["0.0", "n"] == 3
+    assert dropout.loc["0.0", "mean_gap"] == pytest.approx((0.11 + 0.11 + 0.1) / 3)
+    assert dropout.loc["0.5", "mean_gap"] == pytest.approx(0.99 - 0.05 - 0.879)  # i = 5, 11
+    emb = by[by.param == "embedding"].set_index("value")
+    assert emb.loc["glove_tuned", "n"] == 4
+    gap_imp = gaps.gap_importances(load(storage))
+    assert gap_imp.index[0] == "dropout"  # the knob that drives the gap, by construction
+    assert set(gap_imp.columns) == {"fANOVA", "PED-ANOVA"}
+
+
+def test_importance_both_evaluators(storage):
+    frame = importance.importances(load(storage))
+    assert set(frame.index) == set(DISTS) and list(frame.columns) == ["fANOVA", "PED-ANOVA"]
+    assert frame["fANOVA"].sum() == pytest.approx(1.0)
+
+
+def test_importance_needs_two_completed_trials(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    build_study(url, n_complete=1)
+    with pytest.raises(ValueError, match="needs at least 2 completed trials; study 'a' has 1"):
+        importance.importances(load(url))
+    assert importance.main(["--study", "a", "--storage", url, "--out", str(tmp_path)]) == 2
+    assert "at least 2 completed trials" in capsys.readouterr().err
+    # the report still writes what can be drawn and says why importance is missing
+    assert report.main(["--study", "a", "--storage", url, "--out", str(tmp_path / "r")]) == 0
+    assert "at least 2 completed trials" in (tmp_path / "r" / "index.html").read_text()
+
+
+def test_curves_and_history_frames(storage):
+    study = load(storage)
+    frame = curves.curves_frame(study)
+    assert len(frame) == 12 * 4 + 2
+    pruned = frame[frame.state == "PRUNED"]
+    assert list(pruned["val_loss"]) == pytest.approx([0.65, 0.6])
+    assert curves.top_trials(study, 3) == [0, 1, 2]
+    hist = history.history_frame(study)
+    assert list(hist["best_so_far"][:3]) == pytest.approx([0.30, 0.30, 0.30])
+    flags = history.edge_flags(study).set_index("param")
+    assert flags.loc["units", "edge"] == "low"  # best units=16, the bottom of [16, 256]
+
+
+def test_report_writes_every_figure_and_the_index(storage, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert report.main(["--study", "a", "--storage", storage, "--out", str(out)]) == 0
+    for name in (
+        "importance.png",
+        "gap_scatter.png",
+        "gap_by_param.png",
+        "gap_importance.png",
+        "curves_top.png",
+        "curves_pruned.png",
+        "history.png",
+        "slices.png",
+        "parallel.png",
+        "trials.csv",
+        "trials.md",
+        "index.html",
+    ):
+        assert (out / name).stat().st_size > 1000 or name.endswith((".csv", ".md")), name
+        assert (out / name).stat().st_size > 0
+    page = (out / "index.html").read_text()
+    assert 'src="importance.png"' in page and "units</b> = 16 at the low edge" in page
+    assert f"wrote {out / 'index.html'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("module", [importance, gaps, curves, history, trials])
+def test_each_figure_has_its_own_command(module, storage, tmp_path):
+    assert module.main(["--study", "a", "--storage", storage, "--out", str(tmp_path)]) == 0
+    assert any(tmp_path.iterdir())
+
+
+def test_empty_and_unknown_studies_are_clear_errors(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    optuna.create_study(study_name="empty", storage=url)
+    assert report.main(["--study", "empty", "--storage", url]) == 2
+    assert "has no trials yet" in capsys.readouterr().err
+    assert report.main(["--study", "nope", "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert "No study 'nope'" in err and "it has ['empty']" in err
+    assert report.main(["--study", "x", "--storage", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_analysis_never_imports_keras():
+    code = (
+        "import sys, analysis.report; "
+        "assert not {'keras', 'tensorflow'} & set(sys.modules), 'keras imported'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
