@@ -271,15 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # other workers on the same storage count too: stop once the study has its total
+            stop = [optuna.study.MaxTrialsCallback(args.trials, states=FINISHED)]
             study.optimize(
                 objective,
                 n_trials=remaining,
                 timeout=args.timeout,
                 catch=(Exception,),
-                callbacks=[_log_trial],
+                callbacks=[_log_trial, *(stop if args.trials is not None else [])],
                 gc_after_trial=True,
-                show_progress_bar=sys.stderr.isatty(),
-            )  # no bar in log files
+                show_progress_bar=sys.stderr.isatty(),  # no bar in log files
+            )
     except KeyboardInterrupt:
         print(
             f"\ninterrupted after {time.perf_counter() - start:.0f}s: finished trials are "

@@ -19,7 +19,9 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         if url.startswith("redis://"):
             from optuna.storages.journal import JournalRedisBackend
 
-            return optuna.storages.JournalStorage(JournalRedisBackend(url))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.JournalStorage(JournalRedisBackend(url))
         if url.startswith("journal:"):
             from optuna.storages.journal import JournalFileBackend
 

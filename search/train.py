@@ -219,6 +219,7 @@ def run_preset(
     epochs: int,
     seed: int,
     glove: str,
+    batch_size: int | None = None,
     out: Path | None = None,
     verbose: int = 0,
 ) -> dict[str, Any]:
@@ -227,8 +228,9 @@ def run_preset(
 
     preset = get_preset(name)
     keras.backend.clear_session()
+    params = {**preset.params, **({"batch_size": batch_size} if batch_size else {})}
     model, result = train_params(
-        preset.params, data, epochs=epochs, seed=seed, glove=glove, verbose=verbose
+        params, data, epochs=epochs, seed=seed, glove=glove, verbose=verbose
     )
     val, test = evaluate(model, data.val), evaluate(model, data.test)
     if out is not None:
@@ -260,6 +262,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     which.add_argument("--all-presets", action="store_true", help="train every preset")
     parser.add_argument("--epochs", type=int, default=10, help="most epochs (early stopping)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="override the presets' batch size"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--glove",
@@ -301,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
             epochs=args.epochs,
             seed=args.seed,
             glove=args.glove,
+            batch_size=args.batch_size,
             out=args.out if single else None,
             verbose=args.verbose,
         )

@@ -18,7 +18,7 @@ def space(s: Suggester) -> dict[str, Any]:
         params["conv_kernel"] = s.int("conv_kernel", 3, 7, step=2)
         params["conv_pool"] = s.int("conv_pool", 2, 4)
     layers = s.int("lstm_layers", 1, 3)
-    params["lstm_units"] = [s.int(f"lstm_units_{i}", 16, 256, log=True) for i in range(layers)]
+    params["lstm_units"] = [s.int(f"lstm_units_{i}", 16, 128, log=True) for i in range(layers)]
     params["bidirectional"] = s.categorical("bidirectional", [False, True])
     params["recurrent_dropout"] = s.float("recurrent_dropout", 0.0, 0.4, step=0.1)
     if s.categorical("dense_head", [False, True]):

@@ -209,3 +209,56 @@ def test_memory_does_not_grow_over_trials(tiny_data):
         gc_after_trial=True,
     )
     assert rss[10] - rss[3] < 60, rss
+
+
+@pytest.mark.parametrize(
+    "storage", ["postgresql://root@127.0.0.1:5432/test", "redis://127.0.0.1:6379"]
+)
+def test_two_workers_share_one_study(imdb_dir, storage):
+    """Two processes on one PostgreSQL (or Redis journal) study stop at the shared total."""
+    import uuid
+
+    name = f"workers-{uuid.uuid4().hex[:8]}"
+    optimize.open_storage(storage)  # on a fresh database, create the schema once, not racing
+    command = [
+        sys.executable,
+        "-m",
+        "search.optimize",
+        "--study",
+        name,
+        "--storage",
+        storage,
+        "--space",
+        f"{TINY}:space",
+        "--epochs",
+        "1",
+        "--trials",
+        "4",
+        "--data",
+        str(imdb_dir),
+        "--maxlen",
+        "16",
+        "--vocab-size",
+        "100",
+    ]
+    workers = [
+        subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    try:
+        assert [w.returncode for w in workers] == [0, 0], outputs
+        study = optuna.load_study(study_name=name, storage=optimize.open_storage(storage))
+        finished = [t for t in study.trials if t.state.is_finished()]
+        assert 4 <= len(finished) <= 5  # a worker may finish the trial it had started
+        assert all("curves" in t.user_attrs for t in finished)
+        assert {"0", "1"} == {
+            line.split()[1]
+            for out in outputs
+            for line in out.splitlines()
+            if line.startswith("trial ")
+        } & {"0", "1"}
+    finally:
+        optuna.delete_study(study_name=name, storage=optimize.open_storage(storage))
