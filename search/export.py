@@ -46,11 +46,12 @@ def text_model(model, params: dict[str, Any], data: Dataset):
     # the same architecture over sequences of any length, carrying the trained weights
     core = model_for(params, data, any_length=True)
     core.set_weights(model.get_weights())
+    # the trained layers, flat and uncompiled: the file holds weights, not an optimizer state
     text = keras.Input(shape=(), dtype="string", name="review")
-    probability = core(vectorize(text))
-    exported = keras.Model(text, probability, name="imdb_sentiment")
-    exported.compile(loss="binary_crossentropy", metrics=["accuracy"])
-    return exported
+    x = vectorize(text)
+    for layer in core.layers:
+        x = layer(x)
+    return keras.Model(text, x, name="imdb_sentiment")
 
 
 def predict_texts(model, texts: list[str], batch_size: int = 256) -> np.ndarray:
