@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import optuna
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from analysis.trials import STATE_COLORS, run  # noqa: E402
+from analysis.plotting import STATE_COLORS, plt, save_figure
+from analysis.trials import run
 
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -73,10 +70,7 @@ def plot_top_curves(frame: pd.DataFrame, trials: list[int], path: Path, *, title
         ax.xaxis.get_major_locator().set_params(integer=True)
     acc_ax.legend(fontsize=8, ncol=2, loc="lower right")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_pruned_vs_completed(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
@@ -99,10 +93,7 @@ def plot_pruned_vs_completed(frame: pd.DataFrame, path: Path, *, title: str) -> 
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def write(study: optuna.Study, out: Path, top: int = 5) -> list[Path]:

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import optuna
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import optuna  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from analysis.importance import importances, plot_importances  # noqa: E402
-from analysis.trials import STATE_COLORS, param_names, run, trials_frame  # noqa: E402
+from analysis.importance import importances, plot_importances
+from analysis.plotting import STATE_COLORS, plt, save_figure
+from analysis.trials import param_names, run, trials_frame
 
 
 def gap_frame(study: optuna.Study) -> pd.DataFrame:
@@ -90,10 +87,7 @@ def plot_gap_scatter(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
     ax.set_ylim(low, 1.0)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_gap_by_param(frame: pd.DataFrame, params: list[str], path: Path, *, title: str) -> Path:
@@ -147,10 +141,7 @@ def plot_gap_by_param(frame: pd.DataFrame, params: list[str], path: Path, *, tit
     ]
     fig.legend(handles=handles, loc="upper right")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def write(study: optuna.Study, out: Path) -> list[Path]:

@@ -10,16 +10,13 @@ import math
 import warnings
 from pathlib import Path
 
-import matplotlib
+import optuna
+import pandas as pd
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.trial import TrialState
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-import pandas as pd  # noqa: E402
-from optuna.distributions import FloatDistribution, IntDistribution  # noqa: E402
-from optuna.trial import TrialState  # noqa: E402
-
-from analysis.trials import STATE_COLORS, run  # noqa: E402
+from analysis.plotting import STATE_COLORS, plt, save_figure
+from analysis.trials import run
 
 EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should grow
 
@@ -96,10 +93,7 @@ def plot_history(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
     axes[0].set_ylabel("best val_loss of the trial")
     axes[0].legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def slice_frame(study: optuna.Study) -> pd.DataFrame:
@@ -190,10 +184,7 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
     )
     fig.legend(handles=handles, loc="upper right")
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 0.9, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100, rect=(0, 0, 0.9, 1))
 
 
 def plot_parallel(study: optuna.Study, path: Path, *, title: str) -> Path:
@@ -203,10 +194,7 @@ def plot_parallel(study: optuna.Study, path: Path, *, title: str) -> Path:
     ax.set_title(title)
     fig = ax.figure
     fig.set_size_inches(max(12, 1.6 * len(study.best_trial.params)), 5.5)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def write(study: optuna.Study, out: Path) -> list[Path]:

@@ -9,20 +9,17 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-import pandas as pd  # noqa: E402
-from optuna.importance import (  # noqa: E402
+import optuna
+import pandas as pd
+from optuna.importance import (
     FanovaImportanceEvaluator,
     PedAnovaImportanceEvaluator,
     get_param_importances,
 )
-from optuna.trial import FrozenTrial, TrialState  # noqa: E402
+from optuna.trial import FrozenTrial, TrialState
 
-from analysis.trials import run  # noqa: E402
+from analysis.plotting import plt, save_figure
+from analysis.trials import run
 
 EVALUATORS = {
     "fANOVA": lambda: FanovaImportanceEvaluator(seed=0),
@@ -75,11 +72,7 @@ def plot_importances(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
     ax.set_title(title)
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def write(study: optuna.Study, out: Path) -> list[Path]:

@@ -13,13 +13,6 @@ import pandas as pd
 
 from search.storage import load_study
 
-STATE_COLORS = {
-    "COMPLETE": "tab:blue",
-    "PRUNED": "tab:orange",
-    "FAIL": "tab:red",
-    "RUNNING": "tab:gray",
-    "WAITING": "tab:gray",
-}
 METRICS = [
     "trial",
     "state",

@@ -78,3 +78,8 @@ def shared_imdb() -> Path:
     if not path or not Path(path).exists():
         pytest.skip("IMDB_DATA is not set to the full dataset")
     return Path(path)
+
+
+def tiny_data_args(imdb_dir: Path) -> list[str]:
+    """CLI options that point a command at the tiny dataset with short sequences."""
+    return ["--data", str(imdb_dir), "--maxlen", "16", "--vocab-size", "100"]

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from search.optimize import main
+from tests.conftest import tiny_data_args
 
 TINY = str(Path(__file__).parent / "tiny_space.py")
 
@@ -47,12 +48,7 @@ def test_dashboard_serves_trials_and_recorded_curves(imdb_dir, tmp_path):
                 "2",
                 "--epochs",
                 "2",
-                "--data",
-                str(imdb_dir),
-                "--maxlen",
-                "16",
-                "--vocab-size",
-                "100",
+                *tiny_data_args(imdb_dir),
                 "--seed",
                 "0",
             ]

@@ -12,6 +12,7 @@ import pytest
 
 from search import optimize
 from search.optimize import main
+from tests.conftest import tiny_data_args
 
 TINY = str(Path(__file__).parent / "tiny_space.py")
 ROOT = Path(__file__).parent.parent
@@ -34,12 +35,7 @@ def run(imdb_dir, tmp_path):
                 space,
                 "--epochs",
                 "2",
-                "--data",
-                str(imdb_dir),
-                "--maxlen",
-                "16",
-                "--vocab-size",
-                "100",
+                *tiny_data_args(imdb_dir),
                 *extra,
             ]
         )
@@ -159,12 +155,7 @@ def test_ctrl_c_ends_cleanly_and_the_same_command_resumes(imdb_dir, tmp_path):
         "30",
         "--trials",
         "4",
-        "--data",
-        str(imdb_dir),
-        "--maxlen",
-        "16",
-        "--vocab-size",
-        "100",
+        *tiny_data_args(imdb_dir),
         "--pruner",
         "none",
     ]
@@ -234,12 +225,7 @@ def test_two_workers_share_one_study(imdb_dir, storage):
         "1",
         "--trials",
         "4",
-        "--data",
-        str(imdb_dir),
-        "--maxlen",
-        "16",
-        "--vocab-size",
-        "100",
+        *tiny_data_args(imdb_dir),
     ]
     workers = [
         subprocess.Popen(

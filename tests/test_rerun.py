@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from search import optimize, predict, rerun
+from tests.conftest import tiny_data_args
 
 TINY = str(Path(__file__).parent / "tiny_space.py")
 
@@ -31,12 +32,7 @@ def study(imdb_dir, tmp_path_factory):
         f"{TINY}:space",
         "--epochs",
         "2",
-        "--data",
-        str(imdb_dir),
-        "--maxlen",
-        "16",
-        "--vocab-size",
-        "100",
+        *tiny_data_args(imdb_dir),
         "--seed",
         "4",
         "--pruner",

@@ -8,6 +8,7 @@ import pytest
 from search import train as train_mod
 from search.data import Split
 from search.train import fit, model_for, train_params
+from tests.conftest import tiny_data_args
 
 SMALL = {"embedding_dim": 8, "lstm_units": [8], "learning_rate": 0.01, "batch_size": 16}
 
@@ -71,12 +72,7 @@ def test_cli_one_preset_saves_a_model(imdb_dir, tmp_path, capsys):
             "bilstm",
             "--epochs",
             "1",
-            "--data",
-            str(imdb_dir),
-            "--maxlen",
-            "16",
-            "--vocab-size",
-            "100",
+            *tiny_data_args(imdb_dir),
             "--out",
             str(out),
         ]

@@ -1,0 +1,27 @@
+"""What every figure shares: a file backend, colours by trial state, and saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures go to files; no display is needed or wanted
+import matplotlib.pyplot as plt  # noqa: E402
+
+STATE_COLORS = {
+    "COMPLETE": "tab:blue",
+    "PRUNED": "tab:orange",
+    "FAIL": "tab:red",
+    "RUNNING": "tab:gray",
+    "WAITING": "tab:gray",
+}
+
+
+def save_figure(fig, path: Path, *, dpi: int = 110, rect=None) -> Path:
+    """Lay out, write and close ``fig``; returns ``path``."""
+    fig.tight_layout(rect=rect)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
