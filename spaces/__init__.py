@@ -47,6 +47,28 @@ class OptunaSuggester:
         return self.trial.suggest_categorical(name, list(choices))
 
 
+class KerasTunerSuggester:
+    """Suggester over a ``keras_tuner.HyperParameters`` (define-by-run, like Optuna's)."""
+
+    def __init__(self, hp) -> None:
+        self.hp = hp
+
+    def int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        sampling = "log" if log else "linear"
+        return self.hp.Int(name, low, high, step=None if log else step, sampling=sampling)
+
+    def float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        value = self.hp.Float(name, low, high, step=step, sampling="log" if log else "linear")
+        return round(value, 10) if step else value
+
+    def categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        if all(isinstance(c, bool) for c in choices):  # Choice would hand back 0/1
+            return self.hp.Boolean(name, default=choices[0])
+        return self.hp.Choice(name, list(choices))
+
+
 SPACES = {
     "default": "spaces.default:space",
     "seed": "spaces.seed:space",

@@ -5,7 +5,7 @@ import pytest
 
 from search.model import validate_params
 from search.presets import PRESETS
-from spaces import SPACES, OptunaSuggester, load_space
+from spaces import SPACES, KerasTunerSuggester, OptunaSuggester, load_space
 
 # the seed space's choices that reproduce each preset of the hand-tuned study
 SEED_POINTS = {
@@ -116,3 +116,17 @@ def test_bad_space_specs_are_clear_errors(tmp_path):
     broken.write_text("def space(s) return\n")
     with pytest.raises(ValueError, match="failed to import"):
         load_space(f"{broken}:space")
+
+
+@pytest.mark.parametrize("spec", sorted(SPACES))
+def test_the_same_space_drives_keras_tuner(spec):
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    params = validate_params(load_space(spec)(KerasTunerSuggester(hp)))
+    assert params["lstm_units"]  # defaults of every registered hyperparameter
+    names = {h.name for h in hp.space}
+    assert {"embedding", "bidirectional", "lstm_layers"} <= names
+    # a value KerasTuner would try flows into the params
+    hp.values["bidirectional"] = True
+    assert load_space(spec)(KerasTunerSuggester(hp))["bidirectional"] is True
