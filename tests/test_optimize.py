@@ -248,3 +248,15 @@ def test_two_workers_share_one_study(imdb_dir, storage):
         } & {"0", "1"}
     finally:
         optuna.delete_study(study_name=name, storage=optimize.open_storage(storage))
+
+
+def test_chance_level_trials_are_pruned_after_the_warmup():
+    study = optuna.create_study(pruner=optimize.ChanceLevelPruner(optuna.pruners.NopPruner()))
+    stuck, learning = study.ask(), study.ask()
+    for step, (a, b) in enumerate([(0.6932, 0.66), (0.6931, 0.52)], start=1):
+        stuck.report(a, step)
+        learning.report(b, step)
+        assert stuck.should_prune() is (step >= 2)
+        assert learning.should_prune() is False
+    assert isinstance(optimize.make_pruner("median", 5), optimize.ChanceLevelPruner)
+    assert isinstance(optimize.make_pruner("none", 5), optuna.pruners.NopPruner)
