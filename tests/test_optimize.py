@@ -253,9 +253,12 @@ def test_two_workers_share_one_study(imdb_dir, storage):
 def test_chance_level_trials_are_pruned_after_the_warmup():
     study = optuna.create_study(pruner=optimize.ChanceLevelPruner(optuna.pruners.NopPruner()))
     stuck, learning = study.ask(), study.ask()
-    for step, (a, b) in enumerate([(0.6932, 0.66), (0.6931, 0.52)], start=1):
-        stuck.report(a, step)
-        learning.report(b, step)
+    curves = {stuck: [0.50, 0.51], learning: [0.55, 0.74]}
+    for step in (1, 2):
+        for trial, accuracy in curves.items():
+            # what the objective's pruning callback stores before it asks should_prune()
+            trial.set_user_attr("curves", {"val_accuracy": accuracy[:step]})
+            trial.report(2.0, step)  # a val_loss far above ln 2 (L2 penalty) prunes nothing
         assert stuck.should_prune() is (step >= 2)
         assert learning.should_prune() is False
     assert isinstance(optimize.make_pruner("median", 5), optimize.ChanceLevelPruner)
