@@ -263,3 +263,14 @@ def test_chance_level_trials_are_pruned_after_the_warmup():
         assert learning.should_prune() is False
     assert isinstance(optimize.make_pruner("median", 5), optimize.ChanceLevelPruner)
     assert isinstance(optimize.make_pruner("none", 5), optuna.pruners.NopPruner)
+
+
+def test_gp_sampler_runs_where_its_extra_is_installed(run):
+    """``--sampler gp`` needs the ``[gp]`` extra (PyTorch, SciPy); without it, a clear error."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match=r"pip install -e '.\[gp\]'"):
+            optimize.make_sampler("gp", 0)
+    else:
+        assert run("--trials", "2", "--epochs", "1", "--sampler", "gp", "--seed", "0") == 0
