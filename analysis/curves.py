@@ -62,7 +62,8 @@ def plot_top_curves(frame: pd.DataFrame, trials: list[int], path: Path, *, title
                 alpha=0.7,
                 label=f"trial {number} train",
             )
-    loss_ax.set_ylabel("binary cross-entropy")
+    loss_ax.set_ylabel("loss (cross-entropy + L2 penalty, log scale)")
+    loss_ax.set_yscale("log")
     acc_ax.set_ylabel("accuracy")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
@@ -89,7 +90,8 @@ def plot_pruned_vs_completed(frame: pd.DataFrame, path: Path, *, title: str) -> 
     handles.append(plt.Line2D([], [], marker="x", linestyle="", color="black", label="pruned here"))
     ax.legend(handles=handles)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("validation loss (binary cross-entropy)")
+    ax.set_ylabel("val_loss (cross-entropy + L2 penalty, log scale)")
+    ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -77,7 +77,7 @@ def plot_gap_scatter(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
         f"best: trial {best.trial}",
         (best.train_acc, best.val_acc),
         textcoords="offset points",
-        xytext=(8, -12),
+        xytext=(-70, 8),
         fontsize=9,
     )
     ax.set_xlabel("train accuracy at the best epoch")

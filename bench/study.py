@@ -63,7 +63,8 @@ def main() -> None:
     states = optuna.trial.TrialState
     trained = low = high = 0
     for trial in study.trials:
-        ran = trial.user_attrs.get("epochs_run", 0)
+        # the curves, not epochs_run: a trial killed mid-run has curves but no summary
+        ran = len(trial.user_attrs.get("curves", {}).get("val_loss", []))
         trained += ran
         if trial.state == states.COMPLETE:
             low += ran
@@ -73,7 +74,12 @@ def main() -> None:
             low += min(args.epochs, max(ran + 1, best + PATIENCE))
             high += args.epochs
     c = optimize.counts(study)
-    print(f"\nwall time           {wall / 60:.1f} min (this run)")
+    ends = [t.datetime_complete for t in study.trials if t.datetime_complete]
+    span = (max(ends) - min(t.datetime_start for t in study.trials)).total_seconds()
+    print(
+        f"\nwall time           {wall / 60:.1f} min (this run), {span / 60:.1f} min "
+        "(study: first trial start to last trial end)"
+    )
     print(f"trials              {c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed")
     print(f"epochs trained      {trained}")
     print(f"epochs unpruned     {low} .. {high} (lower .. upper bound)")
