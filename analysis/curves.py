@@ -84,7 +84,7 @@ def plot_pruned_vs_completed(frame: pd.DataFrame, path: Path, *, title: str) -> 
             ax.scatter(last["epoch"], last["val_loss"], marker="x", color=color, zorder=3)
     handles = [
         plt.Line2D([], [], color=STATE_COLORS[s], label=s.lower())
-        for s in ("COMPLETE", "PRUNED", "FAIL")
+        for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")
         if s in set(frame["state"])
     ]
     handles.append(plt.Line2D([], [], marker="x", linestyle="", color="black", label="pruned here"))
