@@ -13,7 +13,7 @@ import optuna
 import pandas as pd
 
 from analysis.importance import importances, plot_importances
-from analysis.plotting import STATE_COLORS, plt, save_figure
+from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
 from analysis.trials import param_names, run, trials_frame
 
 
@@ -47,7 +47,7 @@ def gap_by_param(frame: pd.DataFrame, params: list[str], bins: int = 4) -> pd.Da
         if _continuous(values[present]):
             groups = pd.qcut(values[present], bins, duplicates="drop").astype(str)
         else:
-            groups = values[present].astype(str)
+            groups = values[present].map(label)
         summary = frame.loc[present, "gap_acc"].groupby(groups).agg(["mean", "count"])
         for value, (mean, count) in summary.iterrows():
             rows.append({"param": param, "value": value, "mean_gap": mean, "n": int(count)})
@@ -111,9 +111,10 @@ def plot_gap_by_param(frame: pd.DataFrame, params: list[str], path: Path, *, tit
             if (values > 0).all() and values.max() / values.min() > 50:
                 ax.set_xscale("log")
         else:
-            labels = sorted(values.astype(str).unique())
-            for i, label in enumerate(labels):
-                group = sub[values.astype(str) == label]
+            levels = ordered(values)
+            labels = [label(v) for v in levels]
+            for i, level in enumerate(levels):
+                group = sub[values == level]
                 jitter = np.linspace(-0.15, 0.15, len(group)) if len(group) > 1 else [0.0]
                 ax.scatter(
                     i + np.asarray(jitter),
@@ -141,7 +142,7 @@ def plot_gap_by_param(frame: pd.DataFrame, params: list[str], path: Path, *, tit
     ]
     fig.legend(handles=handles, loc="upper right")
     fig.suptitle(title)
-    return save_figure(fig, path, dpi=100)
+    return save_figure(fig, path, dpi=100, rect=(0, 0, 0.92, 0.97))
 
 
 def write(study: optuna.Study, out: Path) -> list[Path]:

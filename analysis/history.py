@@ -15,7 +15,7 @@ import pandas as pd
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from analysis.plotting import STATE_COLORS, plt, save_figure
+from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
 from analysis.trials import run
 
 EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should grow
@@ -74,7 +74,7 @@ def edge_flags(study: optuna.Study) -> pd.DataFrame:
 
 def plot_history(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for ax, x, label in (
+    for ax, x, xlabel in (
         (axes[0], "trial", "trial number"),
         (axes[1], "minutes", "wall time since the first trial (minutes)"),
     ):
@@ -88,7 +88,7 @@ def plot_history(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
                 color=STATE_COLORS.get(state, "black"),
             )
         ax.step(frame[x], frame["best_so_far"], where="post", color="black", label="best so far")
-        ax.set_xlabel(label)
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("best val_loss of the trial")
     axes[0].legend()
@@ -130,10 +130,11 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
             None,
         )
         categorical = not isinstance(dist, FloatDistribution | IntDistribution)
-        x = sub[param].astype(str) if categorical else sub[param]
+        x = sub[param]
         if categorical:
-            labels = sorted(x.unique())
-            x = x.map({label: i for i, label in enumerate(labels)})
+            levels = ordered(x)
+            labels = [label(v) for v in levels]
+            x = x.map({level: i for i, level in enumerate(levels)})
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(
                 labels,
@@ -151,7 +152,7 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
             color=[STATE_COLORS.get(s, "black") for s in sub["state"]],
         )
         if param in best.params:
-            bx = labels.index(str(best.params[param])) if categorical else best.params[param]
+            bx = levels.index(best.params[param]) if categorical else best.params[param]
             ax.scatter(
                 [bx], [best.value], marker="*", s=160, color="gold", edgecolor="black", zorder=3
             )
@@ -163,7 +164,8 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
         )
         ax.grid(alpha=0.3)
     for ax in axes[:, 0]:
-        ax.set_ylabel("val_loss")
+        ax.set_ylabel("val_loss (log scale)")
+    axes[0, 0].set_yscale("log")  # shared: one strongly regularised trial would flatten the rest
     for ax in list(axes.flat)[len(params) :]:
         ax.set_visible(False)
     handles = [
@@ -184,7 +186,7 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
     )
     fig.legend(handles=handles, loc="upper right")
     fig.suptitle(title)
-    return save_figure(fig, path, dpi=100, rect=(0, 0, 0.9, 1))
+    return save_figure(fig, path, dpi=100, rect=(0, 0, 0.9, 0.97))
 
 
 def plot_parallel(study: optuna.Study, path: Path, *, title: str) -> Path:

@@ -25,3 +25,19 @@ def save_figure(fig, path: Path, *, dpi: int = 110, rect=None) -> Path:
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
+
+
+def label(value) -> str:
+    """A tick label: 0.30000000000000004 -> '0.3', 112.0 -> '112'."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def ordered(values) -> list:
+    """Distinct values in natural order (numbers by size, others alphabetically)."""
+    distinct = list(dict.fromkeys(values))
+    try:
+        return sorted(distinct)
+    except TypeError:
+        return sorted(distinct, key=str)

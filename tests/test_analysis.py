@@ -117,8 +117,8 @@ def test_gap_values_and_groups_are_exact(storage):
     by = gaps.gap_by_param(frame, ["dropout", "embedding"])
     dropout = by[by.param == "dropout"].set_index("value")
     # complete trials: dropout 0.0 at i = 0, 6 (gap 0.11 each); the pruned one adds gap 0.1
-    assert dropout.loc["0.0", "n"] == 3
-    assert dropout.loc["0.0", "mean_gap"] == pytest.approx((0.11 + 0.11 + 0.1) / 3)
+    assert dropout.loc["0", "n"] == 3
+    assert dropout.loc["0", "mean_gap"] == pytest.approx((0.11 + 0.11 + 0.1) / 3)
     assert dropout.loc["0.5", "mean_gap"] == pytest.approx(0.99 - 0.05 - 0.879)  # i = 5, 11
     emb = by[by.param == "embedding"].set_index("value")
     assert emb.loc["glove_tuned", "n"] == 4
