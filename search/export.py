@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from search.data import Dataset
-from search.model import validate_params
 
 
 def text_model(model, params: dict[str, Any], data: Dataset):
@@ -104,7 +103,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"not JSON serialisable: {value!r}")
-
-
-def card_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in validate_params(params).items()}

@@ -94,6 +94,11 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
+def plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Validated params as JSON-ready values (tuples as lists), for user attrs and model cards."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in validate_params(params).items()}
+
+
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
     import keras
 

@@ -16,7 +16,7 @@ import optuna
 
 from search.data import Dataset
 from search.embeddings import PACKAGED
-from search.model import validate_params
+from search.model import plain_params, validate_params
 from search.train import MONITOR, fit, model_for
 from spaces import OptunaSuggester, Space
 
@@ -97,11 +97,12 @@ def make_objective(
         start = time.perf_counter()
         try:
             params = validate_params(space(OptunaSuggester(trial)))
-            trial.set_user_attr("model_params", {k: _plain(v) for k, v in params.items()})
+            trial.set_user_attr("model_params", plain_params(params))
             keras.utils.set_random_seed(trial_seed)
             model = model_for(params, data, glove=glove)
             trial.set_user_attr("param_count", int(model.count_params()))
-            result = fit(
+            start = time.perf_counter()  # fit seconds: training, not building
+            fit(
                 model,
                 data,
                 epochs=epochs,
@@ -110,13 +111,12 @@ def make_objective(
                 history=history,
             )
         except optuna.TrialPruned:
-            _record(trial, history, time.perf_counter() - start, len(data.train.y))
             raise
         except Exception as exc:
-            _record(trial, history, time.perf_counter() - start, len(data.train.y))
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
             raise
-        _record(trial, history, result.seconds, len(data.train.y))
+        finally:  # complete, pruned, failed or interrupted: the curves so far are kept
+            _record(trial, history, time.perf_counter() - start, len(data.train.y))
         losses = history.get(MONITOR, [])
         if not losses or not all(map(math.isfinite, losses + history.get("loss", []))):
             reason = "loss became NaN/inf (TerminateOnNaN stopped training)"
@@ -134,7 +134,3 @@ def _record(trial: optuna.Trial, history: dict[str, list[float]], seconds: float
     epochs = len(history.get(MONITOR, []))
     trial.set_user_attr("fit_seconds", round(seconds, 2))
     trial.set_user_attr("samples_per_second", round(epochs * n / seconds, 1) if seconds else 0.0)
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

@@ -25,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
-from search.model import validate_params
+from search.model import plain_params, validate_params
 from search.storage import default_storage, load_study
 from search.train import evaluate, fit_fixed, model_for, train_params
 from spaces import OptunaSuggester, load_space
@@ -176,7 +176,7 @@ def rerun_trial(
         "study": study.study_name,
         "trial": trial.number,
         "seed": seed,
-        "params": export.card_params(params),
+        "params": plain_params(params),
         "trial_params": trial.params,
         "data": {
             **settings["data"],
