@@ -401,12 +401,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--truncating", choices=("pre", "post"), default=DataSettings.truncating)
 
 
-def settings_from_args(args: argparse.Namespace, seed: int = DataSettings.seed) -> DataSettings:
+def settings_from_args(args: argparse.Namespace) -> DataSettings:
+    """The data options of ``add_data_arguments``; the split seed keeps its default."""
     return DataSettings(
         vocab_size=args.vocab_size,
         maxlen=args.maxlen,
         val_split=args.val_split,
-        seed=seed,
         padding=args.padding,
         truncating=args.truncating,
     )

@@ -113,9 +113,12 @@ def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
     return ChanceLevelPruner(rungs)
 
 
-def create_or_resume(settings: StudySettings) -> optuna.Study:
-    """Create the study, or load it and refuse settings that contradict how it was created."""
-    storage = open_storage(settings.storage)
+def create_or_resume(
+    settings: StudySettings, storage: optuna.storages.BaseStorage | None = None
+) -> optuna.Study:
+    """Create the study, or load it and refuse settings that contradict how it was created.
+    ``storage`` is the already opened ``settings.storage``, when the caller has it."""
+    storage = storage or open_storage(settings.storage)
     study = optuna.create_study(
         study_name=settings.study,
         storage=storage,
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data_settings: DataSettings = settings_from_args(args)
         space = load_space(args.space)
-        open_storage(storage)  # a bad URL fails before minutes of data loading
+        opened = open_storage(storage)  # a bad URL fails before minutes of data loading
         data = load_imdb(args.data, data_settings)
         settings = StudySettings(
             study=args.study,
@@ -269,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             # the dataset's identity: settings and checksum, not where this machine keeps it
             data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
         )
-        study = create_or_resume(settings)
+        study = create_or_resume(settings, opened)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
