@@ -11,7 +11,7 @@ from spaces import SPACES, KerasTunerSuggester, OptunaSuggester, load_space
 SEED_POINTS = {
     "callbacks": {},
     "final_dropout": {"dropout": 0.5},
-    "recurrent_dropout": {"recurrent_dropout": 0.3},
+    "recurrent_dropout": {"recurrent_dropout": 0.3, "optimizer": "adam"},
     "l2": {"l2": 1e-4, "dropout": 0.3},
     "bilstm": {"bidirectional": True},
     "spatial_dropout": {"spatial_dropout": 0.3},
@@ -29,6 +29,7 @@ SEED_BASE = {
     "recurrent_dropout": 0.0,
     "dropout": 0.0,
     "l2": 0.0,
+    "optimizer": "rmsprop",
 }
 
 
