@@ -33,7 +33,7 @@ def bare_model(vocab_size: int, maxlen: int) -> keras.Model:
         ]
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+        optimizer=keras.optimizers.RMSprop(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
     )
     return model
 
