@@ -2,10 +2,10 @@
 
 IMDB, 20k vocabulary, maxlen 200, Embedding 128, validation = 20% of train, EarlyStopping +
 ReduceLROnPlateau. The optimizer is RMSprop (1e-3, the Keras IMDB LSTM examples' choice) except
-where the study names Adam ("Adam + recurrent dropout 0.3"): with Adam 1e-3 every learned-embedding
-preset peaked after its first epoch and tested ~0.01 lower (README, "The seed study's presets").
-``reported`` is the test accuracy that study published; ``None`` where it tried
-the configuration without publishing a figure. The GloVe presets use the packaged glove.6B 50d
+where the study names Adam ("Adam + recurrent dropout 0.3"): with Adam 1e-3 most presets peaked
+after their first epoch and tested 0.002..0.026 lower (README, "The seed study's presets").
+``reported`` is the test accuracy that study published; ``None`` where it tried the configuration
+without publishing a figure. The GloVe presets use the packaged glove.6B 50d
 vectors (the study used 100d; pass ``--glove glove.6B.100d.txt`` to match it).
 """
 
