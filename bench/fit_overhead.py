@@ -4,8 +4,10 @@ One epoch of the ``bilstm`` preset on the full 20k training split (validation in
 ``search.train.fit``, and the same architecture written as a bare ``keras.Sequential(...).fit`` in
 the same process, alternated ``--repeats`` times; prints samples/s for both and their ratio. Target:
 our overhead under 3%. The verdict is the median of the per-repeat ratios: each repeat runs both
-back to back, so the VM's drift in speed (about +-10% from one minute to the next here) cancels
-within a pair but not between the two sides' separate medians.
+back to back, so the VM's drift in speed cancels within a pair but not between the two sides'
+separate medians. Here one epoch runs at either ~470 or ~560 samples/s, whichever code trains it,
+so few repeats mislead: 4 repeats measured +4.0% (separate medians), 6 repeats +6.4% (paired),
+10 repeats +0.1% (paired).
 
     python bench/fit_overhead.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
 """
@@ -43,7 +45,7 @@ def bare_model(vocab_size: int, maxlen: int) -> keras.Model:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="aclImdb directory or .tar.gz")
-    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
 
