@@ -14,6 +14,7 @@ from typing import Any
 
 import optuna
 
+from search import interrupt
 from search.data import Dataset
 from search.embeddings import PACKAGED
 from search.model import plain_params, validate_params
@@ -96,6 +97,7 @@ def make_objective(
         history: dict[str, list[float]] = {}
         start = time.perf_counter()
         try:
+            interrupt.check()  # a signal between trials: do not start another
             params = validate_params(space(OptunaSuggester(trial)))
             trial.set_user_attr("model_params", plain_params(params))
             keras.utils.set_random_seed(trial_seed)
@@ -107,10 +109,13 @@ def make_objective(
                 data,
                 epochs=epochs,
                 batch_size=params["batch_size"],
-                callbacks=[pruning_callback(trial, history)],
+                callbacks=[pruning_callback(trial, history), interrupt.keras_callback()],
                 history=history,
             )
         except optuna.TrialPruned:
+            raise
+        except interrupt.Interrupted as exc:  # Optuna marks it FAIL and re-raises it
+            trial.set_user_attr("fail_reason", str(exc))
             raise
         except Exception as exc:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")

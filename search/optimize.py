@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 import time
 import warnings
@@ -21,6 +22,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search import interrupt
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import PACKAGED
 from search.objective import make_objective
@@ -255,6 +257,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
+    _one_line_failures()
     storage = args.storage or default_storage(args.study)
     try:
         data_settings: DataSettings = settings_from_args(args)
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     objective = make_objective(space, data, epochs=args.epochs, seed=args.seed, glove=args.glove)
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), interrupt.handling():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             # other workers on the same storage count too: stop once the study has its total
             stop = [optuna.study.MaxTrialsCallback(args.trials, states=FINISHED)]
@@ -305,21 +308,41 @@ def main(argv: list[str] | None = None) -> int:
                 n_trials=remaining,
                 timeout=args.timeout,
                 catch=(Exception,),
-                callbacks=[_log_trial, *(stop if args.trials is not None else [])],
+                callbacks=[_log_trial, _stop_on_signal, *(stop if args.trials else [])],
                 gc_after_trial=True,
                 show_progress_bar=sys.stderr.isatty(),  # no bar in log files
             )
-    except KeyboardInterrupt:
+            interrupt.check()  # a signal that came between trials
+    except KeyboardInterrupt as exc:
+        code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
         print(
-            f"\ninterrupted after {time.perf_counter() - start:.0f}s: finished trials are "
-            "stored and the interrupted one is marked FAIL; run the same command to resume.",
+            f"\n{exc or 'interrupted'} after {time.perf_counter() - start:.0f}s: finished trials "
+            "are stored and the interrupted one is marked FAIL; run the same command to resume.",
             file=sys.stderr,
         )
         print(summary(study, storage))
-        return 130
+        return code
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
     print(summary(study, storage))
     return 0
+
+
+def _strip_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info = record.exc_text = None
+    return True
+
+
+def _one_line_failures() -> None:
+    """Optuna logs a failed trial's whole traceback (185 lines for a TensorFlow error); our
+    trial line already gives the reason, so keep Optuna's message to its one line."""
+    for handler in logging.getLogger("optuna").handlers:  # child loggers' records pass here
+        if _strip_traceback not in handler.filters:
+            handler.addFilter(_strip_traceback)
+
+
+def _stop_on_signal(study: optuna.Study, trial: FrozenTrial) -> None:
+    if interrupt.requested() is not None:
+        study.stop()
 
 
 if __name__ == "__main__":

@@ -139,8 +139,17 @@ def test_unknown_sampler_and_pruner_names():
         optimize.make_pruner("x", 3)
 
 
-def test_ctrl_c_ends_cleanly_and_the_same_command_resumes(imdb_dir, tmp_path):
+@pytest.mark.parametrize(
+    "sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)] * 2, ids=lambda v: str(v)
+)
+def test_a_signal_ends_the_trial_cleanly_and_the_same_command_resumes(
+    imdb_dir, tmp_path, sig, code
+):
+    """SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption) mid-trial: the trial is FAIL with
+    its reason, the process exits 128 + signal with the resume hint and no traceback, and the
+    same command finishes the study. The signal is sent while trial 1 is certainly running."""
     storage = f"sqlite:///{tmp_path / 'c.db'}"
+    marker = tmp_path / "trial-started"
     command = [
         sys.executable,
         "-m",
@@ -150,37 +159,37 @@ def test_ctrl_c_ends_cleanly_and_the_same_command_resumes(imdb_dir, tmp_path):
         "--storage",
         storage,
         "--space",
-        f"{TINY}:space",
+        f"{TINY}:announced",
         "--epochs",
         "30",
         "--trials",
-        "4",
+        "2",
         *tiny_data_args(imdb_dir),
         "--pruner",
         "none",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LSTM_SEARCH_TEST_MARKER": str(marker)}
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    lines = []
-    for line in proc.stdout:  # wait until the first trial finished and the second is running
-        lines.append(line)
-        if line.startswith("trial   0"):
-            break
-    time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    output = "".join(lines) + proc.stdout.read()
-    assert proc.wait(timeout=60) == 130, output
+    deadline = time.monotonic() + 300
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == code, output
     assert "run the same command to resume" in output
-    states = [t.state.name for t in load(storage, "c").trials]
-    assert "RUNNING" not in states and states[0] == "COMPLETE", states
+    assert "Traceback" not in output, output
+    trials = load(storage, "c").trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"], output
+    assert trials[1].user_attrs["fail_reason"] == f"interrupted by {sig.name}"
+    assert "curves" in trials[1].user_attrs
     finished = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     trials = load(storage, "c").trials
-    assert sum(t.state.name == "COMPLETE" for t in trials) == 4
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 2
 
 
 def test_memory_does_not_grow_over_trials(tiny_data):

@@ -28,3 +28,17 @@ def diverging(s):
     """An L2 penalty that overflows float32: the loss is inf, TerminateOnNaN ends training and
     the trial is a FAIL."""
     return {"embedding_dim": 8, "lstm_units": [s.int("units", 2, 3)], "l2": 1e38, "batch_size": 32}
+
+
+def announced(s):
+    """From the second trial on, touch ``$LSTM_SEARCH_TEST_MARKER`` as the trial starts, so a
+    test can signal the process while a trial is certainly running (its build and first epoch
+    take far longer than the test takes to notice the file)."""
+    import os
+    from pathlib import Path
+
+    global calls
+    calls += 1
+    if calls >= 2:
+        Path(os.environ["LSTM_SEARCH_TEST_MARKER"]).touch()
+    return space(s)
