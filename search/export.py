@@ -31,10 +31,14 @@ from search.data import Dataset
 
 
 def text_model(model, params: dict[str, Any], data: Dataset):
-    """Wrap a trained int-sequence model into a raw-text model with the same weights."""
+    """Wrap a trained int-sequence model into a raw-text model with the same weights.
+
+    ``data`` is the dataset the model trained on (the trial's cut): its vocabulary goes inside.
+    The embedding's shape comes from the trained model, so pretrained sources need no reloading.
+    """
     import keras
 
-    from search.train import model_for
+    from search.model import network
 
     vectorize = keras.layers.TextVectorization(
         standardize="lower_and_strip_punctuation",
@@ -42,15 +46,16 @@ def text_model(model, params: dict[str, Any], data: Dataset):
         output_mode="int",
         name="vectorize",
     )
-    # the same architecture over sequences of any length, carrying the trained weights
-    core = model_for(params, data, any_length=True)
-    core.set_weights(model.get_weights())
-    # the trained layers, flat and uncompiled: the file holds weights, not an optimizer state
+    vocab_size, dim = model.get_layer("embedding").get_weights()[0].shape
     text = keras.Input(shape=(), dtype="string", name="review")
-    x = vectorize(text)
-    for layer in core.layers:
-        x = layer(x)
-    return keras.Model(text, x, name="imdb_sentiment")
+    # the same layers over sequences of any length, padding masked; flat and uncompiled: the
+    # file holds weights, not an optimizer state
+    output = network(vectorize(text), params, vocab_size=vocab_size, dim=dim, mask_zero=True)
+    exported = keras.Model(text, output, name="imdb_sentiment")
+    for layer in model.layers:
+        if layer.weights:
+            exported.get_layer(layer.name).set_weights(layer.get_weights())
+    return exported
 
 
 def predict_texts(model, texts: list[str], batch_size: int = 256) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Deterministic interruption: SIGINT and SIGTERM set a flag that training honours at the next batch.
+"""Deterministic interruption: SIGINT and SIGTERM set a flag that training honours per batch.
 
 A ``KeyboardInterrupt`` raised wherever the signal lands (inside TensorFlow's cleanup, a
 ``__del__``, a tqdm thread) can be swallowed ("Exception ignored in ...") and the study runs on.

@@ -16,9 +16,9 @@ import optuna
 
 from search import interrupt
 from search.data import Dataset
-from search.embeddings import PACKAGED
+from search.embeddings import VectorSettings
 from search.model import plain_params, validate_params
-from search.train import MONITOR, fit, model_for
+from search.train import MONITOR, fit, model_for, trial_data
 from spaces import OptunaSuggester, Space
 
 
@@ -74,7 +74,7 @@ def make_objective(
     *,
     epochs: int,
     seed: int | None = None,
-    glove: str = PACKAGED,
+    vectors: VectorSettings = VectorSettings(),
 ) -> Callable[[optuna.Trial], float]:
     """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
 
@@ -83,7 +83,7 @@ def make_objective(
         data: tokenised IMDB; only train and val are used (the test split is never touched).
         epochs: most epochs per trial (early stopping and pruning end most trials sooner).
         seed: with a seed, trial ``n`` trains with Keras seed ``seed + n``: same params, same run.
-        glove: GloVe source for the ``glove_*`` embeddings.
+        vectors: where the pretrained embeddings come from.
     """
     import keras
     import tensorflow as tf
@@ -101,12 +101,13 @@ def make_objective(
             params = validate_params(space(OptunaSuggester(trial)))
             trial.set_user_attr("model_params", plain_params(params))
             keras.utils.set_random_seed(trial_seed)
-            model = model_for(params, data, glove=glove)
+            cut = trial_data(params, data)
+            model = model_for(params, cut, vectors=vectors)
             trial.set_user_attr("param_count", int(model.count_params()))
             start = time.perf_counter()  # fit seconds: training, not building
             fit(
                 model,
-                data,
+                cut,
                 epochs=epochs,
                 batch_size=params["batch_size"],
                 callbacks=[pruning_callback(trial, history), interrupt.keras_callback()],

@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import interrupt
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
-from search.embeddings import PACKAGED
+from search.embeddings import add_vector_arguments, vector_settings_from_args
 from search.objective import make_objective
 from search.storage import default_storage, open_storage
 from spaces import SPACES, load_space
@@ -32,7 +32,7 @@ from spaces import SPACES, load_space
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
 PRUNERS = ("successive-halving", "hyperband", "median", "none")
 # settings that define what a trial's value means: a resumed study must not change them
-IDENTITY = ("space", "data", "epochs", "glove")
+IDENTITY = ("space", "data", "epochs", "vectors")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -45,7 +45,7 @@ class StudySettings:
     pruner: str
     epochs: int
     seed: int | None
-    glove: str
+    vectors: dict[str, Any]
     data: dict[str, Any]
 
 
@@ -236,12 +236,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="seed the sampler and each trial (seed + trial number)",
     )
-    parser.add_argument(
-        "--glove",
-        default=PACKAGED,
-        help=f"GloVe vectors: {PACKAGED!r} (packaged) or a glove.*.txt path",
-    )
     add_data_arguments(parser)
+    add_vector_arguments(parser)
     args = parser.parse_args(argv)
     if args.trials is not None and args.trials < 1:
         parser.error(f"--trials {args.trials}: expected a positive number of trials")
@@ -262,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data_settings: DataSettings = settings_from_args(args)
         space = load_space(args.space)
+        vectors = vector_settings_from_args(args)
         opened = open_storage(storage)  # a bad URL fails before minutes of data loading
         data = load_imdb(args.data, data_settings)
         settings = StudySettings(
@@ -272,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             pruner=args.pruner,
             epochs=args.epochs,
             seed=args.seed,
-            glove=args.glove,
+            vectors=vectors.identity(),
             # the dataset's identity: settings and checksum, not where this machine keeps it
             data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
         )
@@ -296,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(study, storage))
         return 0
 
-    objective = make_objective(space, data, epochs=args.epochs, seed=args.seed, glove=args.glove)
+    objective = make_objective(space, data, epochs=args.epochs, seed=args.seed, vectors=vectors)
     start = time.perf_counter()
     try:
         with warnings.catch_warnings(), interrupt.handling():

@@ -25,9 +25,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
+from search.embeddings import PACKAGED, VectorSettings
 from search.model import plain_params, validate_params
 from search.storage import default_storage, load_study
-from search.train import evaluate, fit_fixed, model_for, train_params
+from search.train import evaluate, fit_fixed, model_for, train_params, trial_data
 from spaces import OptunaSuggester, load_space
 
 
@@ -39,6 +40,12 @@ def study_settings(study: optuna.Study) -> dict[str, Any]:
             "'settings' user attr), so its space and data settings are unknown"
         )
     return settings
+
+
+def stored_vectors(settings: dict[str, Any], unsup: str | None = None) -> VectorSettings:
+    """The study's pretrained-vector settings (studies before them stored only ``glove``)."""
+    stored = settings.get("vectors") or {"glove": settings.get("glove", PACKAGED)}
+    return VectorSettings(**stored, unsup=unsup)
 
 
 def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> list[FrozenTrial]:
@@ -115,6 +122,7 @@ def rerun_trial(
     data: Dataset,
     test_texts: list[str],
     *,
+    vectors: VectorSettings,
     out: Path,
     all_data: bool,
     overwrite: bool,
@@ -125,11 +133,12 @@ def rerun_trial(
 
     settings = study_settings(study)
     params = trial_params(trial, settings["space"])
+    data = trial_data(params, data)
     seed = int(trial.user_attrs.get("seed", 0))
     keras.backend.clear_session()
     start = time.perf_counter()
     model, result = train_params(
-        params, data, epochs=settings["epochs"], seed=seed, glove=settings["glove"], verbose=verbose
+        params, data, epochs=settings["epochs"], seed=seed, vectors=vectors, verbose=verbose
     )
     val = evaluate(model, data.val)
     if all_data:
@@ -137,7 +146,7 @@ def rerun_trial(
         # replaying the learning rates that validation chose
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
-        model = model_for(params, data, glove=settings["glove"])
+        model = model_for(params, data, vectors=vectors)
         both = Split(
             np.concatenate([data.train.x, data.val.x]), np.concatenate([data.train.y, data.val.y])
         )
@@ -254,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing model files")
     parser.add_argument("--data", default=None, help="aclImdb directory or .tar.gz")
+    parser.add_argument(
+        "--unsup", default=None, help="the unlabeled reviews, for a study with domain vectors"
+    )
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
     args = parser.parse_args(argv)
 
@@ -290,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             trial,
             data,
             test_texts,
+            vectors=stored_vectors(settings, args.unsup),
             out=args.out,
             all_data=args.all_data,
             overwrite=args.overwrite,

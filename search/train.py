@@ -20,7 +20,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from search.data import Dataset, add_data_arguments, load_imdb, settings_from_args
-from search.embeddings import PACKAGED, embedding_matrix
+from search.embeddings import (
+    VectorSettings,
+    add_vector_arguments,
+    embedding_matrix,
+    load_source,
+    pretrained_source,
+    vector_settings_from_args,
+)
 from search.model import build_model, validate_params
 from search.presets import PRESETS, get_preset
 
@@ -152,25 +159,38 @@ def fit_fixed(
 _MATRICES: dict[tuple, Any] = {}
 
 
+def trial_data(params: dict[str, Any], data: Dataset) -> Dataset:
+    """The trial's cut of the study's tokenisation (its ``maxlen`` and ``vocab_size``)."""
+    p = validate_params(params)
+    return data.cut(p["maxlen"], p["vocab_size"])
+
+
 def model_for(
-    params: dict[str, Any], data: Dataset, *, glove: str = PACKAGED, any_length: bool = False
+    params: dict[str, Any],
+    data: Dataset,
+    *,
+    vectors: VectorSettings = VectorSettings(),
+    any_length: bool = False,
 ):
-    """``build_model`` for this dataset, with the GloVe matrix when the params ask for one
-    (built once per vocabulary and vector source, then reused by every trial).
+    """``build_model`` for this dataset (already cut by ``trial_data``), with the pretrained
+    matrix when the params ask for one (built once per vocabulary and source, then reused).
 
     ``any_length`` builds the same weights over sequences of any length with padding masked,
     for the raw-text export, whose batches are padded at the end to their longest review.
     """
     p = validate_params(params)
     matrix = None
-    if p["embedding"] != "learned":
-        key = (data.checksum, data.settings, glove)
+    source = pretrained_source(p["embedding"])
+    if source:
+        key = (data.checksum, data.settings, source, tuple(sorted(vectors.identity().items())))
         if key not in _MATRICES:
-            _MATRICES[key] = embedding_matrix(data.vocabulary, glove, seed=data.settings.seed)
-            emb = _MATRICES[key]
+            emb = embedding_matrix(
+                data.vocabulary, load_source(source, data, vectors), seed=data.settings.seed
+            )
+            _MATRICES[key] = emb
             print(
-                f"GloVe {emb.name}: {emb.found} of {len(data.vocabulary) - 2} vocabulary words "
-                f"found ({emb.coverage:.1%} coverage), dim {emb.matrix.shape[1]}",
+                f"{source} vectors ({emb.name}): {emb.found} of {len(data.vocabulary) - 2} "
+                f"vocabulary words found ({emb.coverage:.1%} coverage), dim {emb.matrix.shape[1]}",
                 file=sys.stderr,
             )
         matrix = _MATRICES[key].matrix
@@ -189,14 +209,15 @@ def train_params(
     *,
     epochs: int,
     seed: int,
-    glove: str = PACKAGED,
+    vectors: VectorSettings = VectorSettings(),
     verbose: int = 0,
 ) -> tuple[Any, FitResult]:
-    """Seed, build and fit one configuration; returns the model (best weights) and its fit."""
+    """Seed, build and fit one configuration on ``data`` (already cut by ``trial_data``);
+    returns the model (best weights) and its fit."""
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = model_for(params, data, glove=glove)
+    model = model_for(params, data, vectors=vectors)
     result = fit(
         model,
         data,
@@ -218,7 +239,7 @@ def run_preset(
     *,
     epochs: int,
     seed: int,
-    glove: str,
+    vectors: VectorSettings = VectorSettings(),
     batch_size: int | None = None,
     out: Path | None = None,
     verbose: int = 0,
@@ -229,8 +250,9 @@ def run_preset(
     preset = get_preset(name)
     keras.backend.clear_session()
     params = {**preset.params, **({"batch_size": batch_size} if batch_size else {})}
+    data = trial_data(params, data)
     model, result = train_params(
-        params, data, epochs=epochs, seed=seed, glove=glove, verbose=verbose
+        params, data, epochs=epochs, seed=seed, vectors=vectors, verbose=verbose
     )
     val, test = evaluate(model, data.val), evaluate(model, data.test)
     if out is not None:
@@ -267,11 +289,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--glove",
-        default=PACKAGED,
-        help=f"GloVe vectors: {PACKAGED!r} (packaged) or a glove.*.txt path",
-    )
-    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -279,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
     add_data_arguments(parser)
+    add_vector_arguments(parser)
     args = parser.parse_args(argv)
 
     import pandas as pd
@@ -305,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
             data,
             epochs=args.epochs,
             seed=args.seed,
-            glove=args.glove,
+            vectors=vector_settings_from_args(args),
             batch_size=args.batch_size,
             out=args.out if single else None,
             verbose=args.verbose,

@@ -33,6 +33,13 @@ VARIANTS = {
         "learning_rate": 3e-3,
     },
     "sgd_momentum": {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8},
+    **{
+        f"pool_{pooling}": {"pooling": pooling, "bidirectional": True, "embedding_dropout": 0.2}
+        for pooling in ("max", "mean", "max_mean")
+    },
+    "domain_tuned_max_mean": {"embedding": "domain_tuned", "pooling": "max_mean"},
+    "domain_frozen": {"embedding": "domain_frozen", "lstm_units": [8, 8]},
+    "units_256": {"lstm_units": [256], "pooling": "max"},
 }
 
 
@@ -45,7 +52,7 @@ def small(params):
 
 
 CASES = [(name, False) for name in sorted(VARIANTS)] + [
-    (name, True) for name in ("everything", "preset_bilstm", "preset_stacked")
+    (name, True) for name in ("everything", "preset_bilstm", "preset_stacked", "pool_max_mean")
 ]
 
 
@@ -65,7 +72,7 @@ def test_every_variant_builds_and_trains_a_step(name, mask_zero):
 
 
 def layer_types(model):
-    return [type(layer).__name__ for layer in model.layers]
+    return [type(layer).__name__ for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
 def test_structure_follows_the_params():
@@ -82,7 +89,8 @@ def test_structure_follows_the_params():
         "Dropout",
         "Dense",
     ]
-    first, second = model.layers[4].forward_layer, model.layers[5].forward_layer
+    first = model.get_layer("bilstm_0").forward_layer
+    second = model.get_layer("bilstm_1").forward_layer
     assert first.return_sequences and not second.return_sequences
     assert first.recurrent_dropout == 0.1 and first.dropout == 0.1
     assert first.cell.kernel_regularizer is not None
@@ -90,17 +98,67 @@ def test_structure_follows_the_params():
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(3e-3)
     plain = build_model({}, vocab_size=VOCAB, maxlen=MAXLEN)
     assert layer_types(plain) == ["Embedding", "LSTM", "Dense"]
-    assert plain.layers[1].units == 64 and plain.layers[0].output_dim == 128
+    assert plain.get_layer("lstm_0").units == 64
+    assert plain.get_layer("embedding").output_dim == 128
+
+
+def test_pooling_reads_every_step_and_token_dropout_drops_whole_tokens():
+    model = build_model(
+        {"pooling": "max_mean", "embedding_dropout": 0.25, "lstm_units": [8, 8]},
+        vocab_size=VOCAB,
+        maxlen=MAXLEN,
+    )
+    assert layer_types(model) == [
+        "Embedding",
+        "Dropout",
+        "LSTM",
+        "LSTM",
+        "ReLU",
+        "GlobalMaxPooling1D",
+        "GlobalAveragePooling1D",
+        "Concatenate",
+        "Dense",
+    ]
+    assert model.get_layer("lstm_1").return_sequences  # the pooled layer gives every step
+    assert model.get_layer("pools").output.shape == (None, 16)
+    assert model.get_layer("token_drop").noise_shape == (None, None, 1)
+    assert model.get_layer("embedding").mask_zero  # pooling must skip the padding
+
+
+def test_pooled_output_ignores_padding_on_either_side():
+    """A pooled model gives one review the same probability however much padding surrounds it."""
+    for pooling in ("max", "mean", "max_mean"):
+        model = build_model(
+            {"pooling": pooling, "embedding_dim": 8, "lstm_units": [4]},
+            vocab_size=VOCAB,
+            maxlen=None,
+        )
+        review = [5, 9, 3, 7]
+        batch = np.array([review + [0, 0, 0], [0, 0, 0] + review, review + [0] * 3], "int32")
+        bare = model.predict(np.array([review], "int32"), verbose=0)[0, 0]
+        out = model.predict(batch, verbose=0)[:, 0]
+        np.testing.assert_allclose(out[[0, 2]], bare, rtol=1e-5)
+        # front padding: the LSTM skips masked steps too
+        np.testing.assert_allclose(out[1], bare, rtol=1e-5)
 
 
 def test_masking_only_for_post_padding_without_conv():
     masked = build_model({}, vocab_size=VOCAB, maxlen=MAXLEN, mask_zero=True)
-    assert masked.layers[0].mask_zero
+    assert masked.get_layer("embedding").mask_zero
+    assert not build_model({}, vocab_size=VOCAB, maxlen=MAXLEN).get_layer("embedding").mask_zero
     conv = build_model({"conv_filters": 4}, vocab_size=VOCAB, maxlen=MAXLEN, mask_zero=True)
-    assert not conv.layers[0].mask_zero
+    assert not conv.get_layer("embedding").mask_zero
 
 
-@pytest.mark.parametrize(("kind", "trains"), [("glove_frozen", False), ("glove_tuned", True)])
+@pytest.mark.parametrize(
+    ("kind", "trains"),
+    [
+        ("glove_frozen", False),
+        ("glove_tuned", True),
+        ("domain_frozen", False),
+        ("domain_tuned", True),
+    ],
+)
 def test_glove_embedding_starts_from_the_matrix_and_is_frozen_or_tuned(kind, trains):
     model = build_model(
         {"embedding": kind, "lstm_units": [4], "learning_rate": 0.1},
@@ -108,10 +166,11 @@ def test_glove_embedding_starts_from_the_matrix_and_is_frozen_or_tuned(kind, tra
         maxlen=MAXLEN,
         embedding_matrix=MATRIX,
     )
-    np.testing.assert_allclose(model.layers[0].get_weights()[0], MATRIX)
+    embedding = model.get_layer("embedding")
+    np.testing.assert_allclose(embedding.get_weights()[0], MATRIX)
     for _ in range(3):
         model.train_on_batch(X, Y)
-    changed = not np.allclose(model.layers[0].get_weights()[0], MATRIX)
+    changed = not np.allclose(embedding.get_weights()[0], MATRIX)
     assert changed is trains
 
 
@@ -131,6 +190,10 @@ def test_glove_embedding_starts_from_the_matrix_and_is_frozen_or_tuned(kind, tra
         ({"bidirectional": "yes"}, r"bidirectional='yes'"),
         ({"batch_size": 0}, r"batch_size=0"),
         ({"conv_filters": -1}, r"conv_filters=-1"),
+        ({"pooling": "attention"}, r"pooling='attention'; expected one of"),
+        ({"maxlen": 0}, r"maxlen=0"),
+        ({"vocab_size": 2.5}, r"vocab_size=2.5"),
+        ({"embedding_dropout": 1}, r"embedding_dropout=1"),
     ],
 )
 def test_invalid_params_name_key_and_value(params, message):
