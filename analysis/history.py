@@ -22,15 +22,19 @@ EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should
 
 
 def history_frame(study: optuna.Study) -> pd.DataFrame:
-    """Per finished trial: its value, the best value so far and minutes since the study began."""
+    """Per finished trial: its value and val accuracy, the best of each so far (completed
+    trials), and minutes since the study began."""
+    columns = ["trial", "state", "value", "best_so_far", "val_accuracy", "best_acc_so_far"]
     trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None]
     if not trials:
-        return pd.DataFrame(columns=["trial", "state", "value", "best_so_far", "minutes"])
+        return pd.DataFrame(columns=[*columns, "minutes"])
     start = min(t.datetime_start for t in trials)
-    rows, best = [], math.inf
+    rows, best, best_acc = [], math.inf, -math.inf
     for t in sorted(trials, key=lambda t: t.number):
+        accuracy = t.user_attrs.get("val_accuracy")
         if t.state == TrialState.COMPLETE:
             best = min(best, t.value)
+            best_acc = max(best_acc, accuracy if accuracy is not None else -math.inf)
         value = t.value if t.value is not None else t.user_attrs.get("val_loss")  # pruned
         rows.append(
             {
@@ -38,6 +42,8 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
                 "state": t.state.name,
                 "value": value,
                 "best_so_far": best if math.isfinite(best) else None,
+                "val_accuracy": accuracy,
+                "best_acc_so_far": best_acc if math.isfinite(best_acc) else None,
                 "minutes": (t.datetime_complete - start).total_seconds() / 60,
             }
         )
@@ -72,26 +78,41 @@ def edge_flags(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["param", "low", "high", "best", "position", "edge"])
 
 
-def plot_history(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for ax, x, xlabel in (
-        (axes[0], "trial", "trial number"),
-        (axes[1], "minutes", "wall time since the first trial (minutes)"),
-    ):
-        for state, group in frame.groupby("state"):
-            ax.scatter(
-                group[x],
-                group["value"],
-                s=20,
-                alpha=0.8,
-                label=state.lower(),
-                color=STATE_COLORS.get(state, "black"),
-            )
-        ax.step(frame[x], frame["best_so_far"], where="post", color="black", label="best so far")
-        ax.set_xlabel(xlabel)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("best val_loss of the trial")
-    axes[0].legend()
+def plot_history(
+    frame: pd.DataFrame, path: Path, *, title: str, baseline: float | None = None
+) -> Path:
+    """val_loss (top) and val accuracy (bottom) against trial number and wall time, with the
+    linear baseline's val accuracy as a line: the bar a searched model has to clear."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex="col")
+    rows = (
+        ("value", "best_so_far", "best val_loss of the trial"),
+        ("val_accuracy", "best_acc_so_far", "val accuracy at the best epoch"),
+    )
+    for row, (column, best, ylabel) in enumerate(rows):
+        for col, x in enumerate(("trial", "minutes")):
+            ax = axes[row, col]
+            for state, group in frame.groupby("state"):
+                ax.scatter(
+                    group[x],
+                    group[column],
+                    s=20,
+                    alpha=0.8,
+                    label=state.lower(),
+                    color=STATE_COLORS.get(state, "black"),
+                )
+            ax.step(frame[x], frame[best], where="post", color="black", label="best so far")
+            if column == "val_accuracy" and baseline is not None:
+                ax.axhline(
+                    baseline,
+                    color="tab:red",
+                    linestyle="--",
+                    label=f"TF-IDF + logistic regression ({baseline:.4f})",
+                )
+            ax.grid(alpha=0.3)
+        axes[row, 0].set_ylabel(ylabel)
+        axes[row, 0].legend(fontsize=8)
+    axes[1, 0].set_xlabel("trial number")
+    axes[1, 1].set_xlabel("wall time since the first trial (minutes)")
     fig.suptitle(title)
     return save_figure(fig, path, dpi=110)
 
@@ -206,7 +227,12 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
     flags.to_csv(out / "range_edges.csv", index=False)
     written = [
         out / "range_edges.csv",
-        plot_history(frame, out / "history.png", title=f"{study.study_name}: optimization history"),
+        plot_history(
+            frame,
+            out / "history.png",
+            title=f"{study.study_name}: optimization history",
+            baseline=(study.user_attrs.get("baseline") or {}).get("val_accuracy"),
+        ),
     ]
     if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 1:
         written.append(

@@ -34,6 +34,12 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
         + ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
         + "</p>",
     ]
+    base = study.user_attrs.get("baseline")
+    if base:
+        body.append(
+            f"<p>Baseline to beat ({html.escape(base['model'])}, same split): val accuracy "
+            f"{base['val_accuracy']:.4f}, test accuracy {base['test_accuracy']:.4f}</p>"
+        )
     settings = study.user_attrs.get("settings")
     if settings:
         body.append("<pre>" + html.escape(_settings_text(settings)) + "</pre>")

@@ -85,14 +85,18 @@ class Dataset(NamedTuple):
     source: str
     checksum: str
 
-    def cut(self, maxlen: int | None = None, vocab_size: int | None = None) -> Dataset:
+    def cut(
+        self, maxlen: int | None = None, vocab_size: int | None = None, padding: str | None = None
+    ) -> Dataset:
         """This dataset as if tokenised with a shorter ``maxlen`` and a smaller vocabulary.
 
         A study tokenises once at its largest settings; each trial takes its cut. Keeping the
         last (``truncating="pre"``) or first ``maxlen`` tokens and re-padding gives the arrays a
         fresh tokenisation would, and so do ids at or beyond ``vocab_size`` mapped to ``[UNK]``:
         TextVectorization orders its vocabulary by frequency, so a smaller vocabulary is a prefix.
+        ``padding`` moves the padding to the other side (a masked model reads the same tokens).
         """
+        padding = self.settings.padding if padding is None else padding
         maxlen = self.settings.maxlen if maxlen is None else maxlen
         vocab_size = self.settings.vocab_size if vocab_size is None else vocab_size
         if not 1 <= maxlen <= self.settings.maxlen:
@@ -105,10 +109,14 @@ class Dataset(NamedTuple):
                 f"vocab_size={vocab_size!r} is beyond the data's vocab_size="
                 f"{self.settings.vocab_size}; tokenise with a larger --vocab-size"
             )
-        if (maxlen, vocab_size) == (self.settings.maxlen, self.settings.vocab_size):
+        if (maxlen, vocab_size, padding) == (
+            self.settings.maxlen,
+            self.settings.vocab_size,
+            self.settings.padding,
+        ):
             return self
-        settings = replace(self.settings, maxlen=maxlen, vocab_size=vocab_size)
-        splits = {name: _cut(getattr(self, name), settings) for name in _SPLITS}
+        settings = replace(self.settings, maxlen=maxlen, vocab_size=vocab_size, padding=padding)
+        splits = {name: _cut(getattr(self, name), self.settings, settings) for name in _SPLITS}
         return self._replace(**splits, vocabulary=self.vocabulary[:vocab_size], settings=settings)
 
     def describe(self) -> dict:
@@ -328,20 +336,19 @@ def tokenize(
     return list(vectorizer.get_vocabulary()), encoded
 
 
-def _cut(split: Split, settings: DataSettings) -> Split:
+def _cut(split: Split, old: DataSettings, new: DataSettings) -> Split:
+    """``split`` (tokenised with ``old``) as ``new`` would tokenise it; the truncation side is
+    the same in both."""
     x = split.x
-    if x.shape[1] > settings.maxlen:
-        same_side = settings.padding == settings.truncating
-        if same_side and settings.padding == "pre":  # padding and cut both at the front
-            x = x[:, -settings.maxlen :]
-        elif same_side:
-            x = x[:, : settings.maxlen]
-        else:  # the tokens move: re-pad each row's tokens (id 0 is only ever padding)
-            x = pad(
-                [row[row > 0] for row in x], settings.maxlen, settings.padding, settings.truncating
-            )
-    if x.size and x.max() >= settings.vocab_size:
-        x = np.where(x >= settings.vocab_size, 1, x)  # 1 is [UNK]
+    sides = {old.padding, new.padding, new.truncating}
+    if sides == {"pre"}:  # padding and cut both at the front
+        x = x[:, -new.maxlen :]
+    elif sides == {"post"}:
+        x = x[:, : new.maxlen]
+    else:  # the tokens move: re-pad each row's tokens (id 0 is only ever padding)
+        x = pad([row[row > 0] for row in x], new.maxlen, new.padding, new.truncating)
+    if x.size and x.max() >= new.vocab_size:
+        x = np.where(x >= new.vocab_size, 1, x)  # 1 is [UNK]
     return Split(np.ascontiguousarray(x, dtype=np.int32), split.y)
 
 
@@ -447,18 +454,37 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"aclImdb directory or .tar.gz (default: ${ENV_VAR}, else download)",
     )
-    group.add_argument("--vocab-size", type=int, default=DataSettings.vocab_size)
-    group.add_argument("--maxlen", type=int, default=DataSettings.maxlen)
+    group.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help=f"vocabulary to tokenise with (default: what the space or presets need, else "
+        f"{DataSettings.vocab_size})",
+    )
+    group.add_argument(
+        "--maxlen",
+        type=int,
+        default=None,
+        help=f"tokens kept per review (default: what the space or presets need, else "
+        f"{DataSettings.maxlen})",
+    )
     group.add_argument("--val-split", type=float, default=DataSettings.val_split)
     group.add_argument("--padding", choices=("pre", "post"), default=DataSettings.padding)
     group.add_argument("--truncating", choices=("pre", "post"), default=DataSettings.truncating)
 
 
-def settings_from_args(args: argparse.Namespace) -> DataSettings:
-    """The data options of ``add_data_arguments``; the split seed keeps its default."""
+def _first(*values):
+    return next(v for v in values if v is not None)
+
+
+def settings_from_args(
+    args: argparse.Namespace, *, maxlen: int | None = None, vocab_size: int | None = None
+) -> DataSettings:
+    """The data options of ``add_data_arguments``; ``maxlen`` and ``vocab_size`` stand in for
+    options the user left out (a space's largest cut); the split seed keeps its default."""
     return DataSettings(
-        vocab_size=args.vocab_size,
-        maxlen=args.maxlen,
+        vocab_size=_first(args.vocab_size, vocab_size, DataSettings.vocab_size),
+        maxlen=_first(args.maxlen, maxlen, DataSettings.maxlen),
         val_split=args.val_split,
         padding=args.padding,
         truncating=args.truncating,

@@ -17,6 +17,8 @@ import numpy as np
 from search.embeddings import EMBEDDINGS, pretrained_source
 
 POOLINGS = ("last", "max", "mean", "max_mean")
+# the max pool "destroys the mask" at every call: no later layer needs it (see ``network``)
+warnings.filterwarnings("ignore", "Layer 'max_pool' .* does not support masking", UserWarning)
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MAX_LSTM_LAYERS = 3
 
@@ -181,9 +183,7 @@ def network(tokens, params: dict[str, Any], *, vocab_size: int, dim: int, mask_z
     pooled = []
     if p["pooling"] in ("max", "max_mean"):
         # masked steps output 0; ReLU first makes the max the same with or without padding
-        with warnings.catch_warnings():  # "destroys the mask": no later layer needs it
-            warnings.filterwarnings("ignore", "Layer 'max_pool'", UserWarning)
-            pooled.append(layers.GlobalMaxPooling1D(name="max_pool")(layers.ReLU(name="relu")(x)))
+        pooled.append(layers.GlobalMaxPooling1D(name="max_pool")(layers.ReLU(name="relu")(x)))
     if p["pooling"] in ("mean", "max_mean"):
         pooled.append(layers.GlobalAveragePooling1D(name="mean_pool")(x))  # mask-aware
     if pooled:

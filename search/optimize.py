@@ -22,12 +22,13 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import interrupt
+from search import baseline, interrupt
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import add_vector_arguments, vector_settings_from_args
 from search.objective import make_objective
+from search.presets import PRESETS, SEED_DATA
 from search.storage import default_storage, open_storage
-from spaces import SPACES, load_space
+from spaces import SPACES, companion, load_space
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
 PRUNERS = ("successive-halving", "hyperband", "median", "none")
@@ -151,6 +152,21 @@ def create_or_resume(
     return study
 
 
+def enqueue_presets(study: optuna.Study, space: str) -> list[str]:
+    """Queue every preset as a trial of a new study, so the search starts from the hand-tuned
+    best; a resumed study, or a worker that starts beside another, queues nothing twice."""
+    point = companion(space, "point")
+    if point is None or study.user_attrs.get("presets_enqueued"):
+        return []
+    names = []
+    for name, preset in PRESETS.items():
+        values = point(preset.params, **SEED_DATA)
+        study.enqueue_trial(values, user_attrs={"preset": name}, skip_if_exists=True)
+        names.append(name)
+    study.set_user_attr("presets_enqueued", names)
+    return names
+
+
 def trial_line(trial: FrozenTrial) -> str:
     attrs = trial.user_attrs
     value = f"{trial.value:.4f}" if trial.value is not None else "-"
@@ -236,6 +252,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="seed the sampler and each trial (seed + trial number)",
     )
+    parser.add_argument(
+        "--enqueue-presets",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start a new study with the seed study's presets as its first trials (default: on "
+        "for the default and seed spaces)",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the TF-IDF + logistic regression baseline computed once per study (~1 min)",
+    )
     add_data_arguments(parser)
     add_vector_arguments(parser)
     args = parser.parse_args(argv)
@@ -256,8 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     _one_line_failures()
     storage = args.storage or default_storage(args.study)
     try:
-        data_settings: DataSettings = settings_from_args(args)
         space = load_space(args.space)
+        data_settings: DataSettings = settings_from_args(
+            args, **(companion(args.space, "TOKENIZE") or {})
+        )
         vectors = vector_settings_from_args(args)
         opened = open_storage(storage)  # a bad URL fails before minutes of data loading
         data = load_imdb(args.data, data_settings)
@@ -274,9 +304,22 @@ def main(argv: list[str] | None = None) -> int:
             data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
         )
         study = create_or_resume(settings, opened)
+        if args.enqueue_presets is not False:
+            enqueued = enqueue_presets(study, args.space)
+            if enqueued:
+                print(f"enqueued the seed study's presets as the first trials: {enqueued}")
+            elif args.enqueue_presets:
+                raise ValueError(
+                    f"--enqueue-presets: space {args.space!r} has no point() for the presets"
+                )
+        if not args.no_baseline and baseline.stored(study) is None:
+            print("baseline: TF-IDF + logistic regression on the same split (once per study)")
+            baseline.store(study, baseline.run_baseline(data.source, data_settings))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if baseline.stored(study) is not None:
+        print(baseline.describe(baseline.stored(study)))
     done = sum(counts(study)[s.name.lower()] for s in FINISHED)
     remaining = None if args.trials is None else args.trials - done
     print(

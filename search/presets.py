@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 RMSPROP = {"optimizer": "rmsprop", "learning_rate": 1e-3}
+SEED_DATA = {"maxlen": 200, "vocab_size": 20000}  # how the seed study tokenised its reviews
 
 
 class Preset(NamedTuple):

@@ -28,7 +28,7 @@ from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
 from search.embeddings import PACKAGED, VectorSettings
 from search.model import plain_params, validate_params
 from search.storage import default_storage, load_study
-from search.train import evaluate, fit_fixed, model_for, train_params, trial_data
+from search.train import evaluate, fit_fixed, model_for, predict, train_params, trial_data
 from spaces import OptunaSuggester, load_space
 
 
@@ -140,7 +140,8 @@ def rerun_trial(
     model, result = train_params(
         params, data, epochs=settings["epochs"], seed=seed, vectors=vectors, verbose=verbose
     )
-    val = evaluate(model, data.val)
+    padding = data.settings.padding
+    val = evaluate(model, data.val, padding=padding)
     if all_data:
         # the usual last step: the same recipe on train+val for the epochs that were best,
         # replaying the learning rates that validation chose
@@ -156,11 +157,12 @@ def rerun_trial(
             epochs=result.best_epoch,
             batch_size=params["batch_size"],
             learning_rates=result.history["learning_rate"],
+            padding=data.settings.padding,
             verbose=verbose,
         )
     seconds = time.perf_counter() - start
-    test = evaluate(model, data.test)
-    probability = model.predict(data.test.x, batch_size=512, verbose=0).reshape(-1)
+    test = evaluate(model, data.test, padding=padding)
+    probability = predict(model, data.test.x, padding=padding)
     matrix = confusion(data.test.y, probability)
 
     exported = export.text_model(model, params, data)
@@ -309,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
         )
         print_row(row)
+        base = study.user_attrs.get("baseline")
+        if base:
+            print(
+                f"  baseline ({base['model']}) test_acc {base['test_accuracy']:.4f}: the rerun is "
+                f"{row['test_accuracy'] - base['test_accuracy']:+.4f}"
+            )
         rows.append(row)
     if args.top is not None:
         table = pd.DataFrame(

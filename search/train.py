@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from search.batches import batch_indices, bucketed, lengths, trim
 from search.data import Dataset, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import (
     VectorSettings,
@@ -28,10 +29,11 @@ from search.embeddings import (
     pretrained_source,
     vector_settings_from_args,
 )
-from search.model import build_model, validate_params
+from search.model import build_model, uses_mask, validate_params
 from search.presets import PRESETS, get_preset
 
 MONITOR = "val_loss"
+EVAL_BATCH = 512
 
 
 class FitResult(NamedTuple):
@@ -76,6 +78,7 @@ def fit(
     lr_patience: int = 1,
     callbacks: tuple | list = (),
     history: dict[str, list[float]] | None = None,
+    bucket: bool = True,
     verbose: int = 0,
 ) -> FitResult:
     """Train on ``data.train``, validate on ``data.val`` each epoch, keep the best weights.
@@ -93,6 +96,9 @@ def fit(
         lr_patience: epochs without a better val_loss before the learning rate is halved.
         callbacks: more Keras callbacks (the pruning callback), run after the built-in ones.
         history: dict to record the curves into (filled even if a callback raises).
+        bucket: batch reviews of similar length, each batch padded only to its longest review
+            (``search.batches``); the model must accept any length (``build_model``'s
+            ``maxlen=None``). Off: every batch is padded to ``maxlen``.
         verbose: Keras' fit verbosity.
     """
     import keras
@@ -111,15 +117,29 @@ def fit(
         ),
     ]
     start = time.perf_counter()
-    model.fit(
-        data.train.x,
-        data.train.y,
-        validation_data=(data.val.x, data.val.y),
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=[*builtin, *callbacks],
-        verbose=verbose,
-    )
+    if bucket:
+        padding = data.settings.padding
+        seed = int(np.random.randint(2**31))  # follows keras.utils.set_random_seed
+        train = bucketed(*data.train, batch_size, padding=padding, shuffle=True, seed=seed)
+        val = bucketed(*data.val, EVAL_BATCH, padding=padding, shuffle=False)
+        model.fit(
+            train,
+            validation_data=val,
+            epochs=epochs,
+            shuffle=False,  # the batches are shuffled by length bucket, every epoch
+            callbacks=[*builtin, *callbacks],
+            verbose=verbose,
+        )
+    else:
+        model.fit(
+            data.train.x,
+            data.train.y,
+            validation_data=(data.val.x, data.val.y),
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=[*builtin, *callbacks],
+            verbose=verbose,
+        )
     seconds = time.perf_counter() - start
     val_loss = np.array(history.get(MONITOR, [math.nan]), dtype=float)
     best = int(np.nanargmin(val_loss)) + 1 if np.isfinite(val_loss).any() else 0
@@ -134,7 +154,14 @@ def fit(
 
 
 def fit_fixed(
-    model, split, *, epochs: int, batch_size: int, learning_rates: list[float], verbose: int = 0
+    model,
+    split,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rates: list[float],
+    padding: str = "pre",
+    verbose: int = 0,
 ) -> float:
     """Train for a fixed number of epochs without validation (the final train+val fit),
     replaying the per-epoch learning rates that ReduceLROnPlateau chose with validation.
@@ -145,11 +172,11 @@ def fit_fixed(
         return learning_rates[min(epoch, len(learning_rates) - 1)]
 
     start = time.perf_counter()
+    seed = int(np.random.randint(2**31))
     model.fit(
-        split.x,
-        split.y,
+        bucketed(*split, batch_size, padding=padding, shuffle=True, seed=seed),
         epochs=epochs,
-        batch_size=batch_size,
+        shuffle=False,
         verbose=verbose,
         callbacks=[keras.callbacks.TerminateOnNaN(), keras.callbacks.LearningRateScheduler(rate)],
     )
@@ -160,9 +187,14 @@ _MATRICES: dict[tuple, Any] = {}
 
 
 def trial_data(params: dict[str, Any], data: Dataset) -> Dataset:
-    """The trial's cut of the study's tokenisation (its ``maxlen`` and ``vocab_size``)."""
+    """The trial's cut of the study's tokenisation (its ``maxlen`` and ``vocab_size``).
+
+    Pooled models mask the padding, so it moves to the end: the same tokens, read the same way,
+    and the only masks the cuDNN LSTM kernel accepts on a GPU (right-padded).
+    """
     p = validate_params(params)
-    return data.cut(p["maxlen"], p["vocab_size"])
+    padding = "post" if uses_mask(p, data.settings.mask_zero) else None
+    return data.cut(p["maxlen"], p["vocab_size"], padding)
 
 
 def model_for(
@@ -170,13 +202,9 @@ def model_for(
     data: Dataset,
     *,
     vectors: VectorSettings = VectorSettings(),
-    any_length: bool = False,
 ):
     """``build_model`` for this dataset (already cut by ``trial_data``), with the pretrained
     matrix when the params ask for one (built once per vocabulary and source, then reused).
-
-    ``any_length`` builds the same weights over sequences of any length with padding masked,
-    for the raw-text export, whose batches are padded at the end to their longest review.
     """
     p = validate_params(params)
     matrix = None
@@ -197,9 +225,9 @@ def model_for(
     return build_model(
         p,
         vocab_size=len(data.vocabulary),
-        maxlen=None if any_length else data.settings.maxlen,
+        maxlen=None,  # length-bucketed batches: each as long as its longest review
         embedding_matrix=matrix,
-        mask_zero=any_length or data.settings.mask_zero,
+        mask_zero=data.settings.mask_zero,
     )
 
 
@@ -228,9 +256,24 @@ def train_params(
     return model, result
 
 
-def evaluate(model, split, batch_size: int = 512) -> dict[str, float]:
-    loss, accuracy = model.evaluate(split.x, split.y, batch_size=batch_size, verbose=0)
+def evaluate(model, split, *, padding: str = "pre", bucket: bool = True) -> dict[str, float]:
+    """Loss and accuracy on ``split``, batched as ``fit`` batches (by length when ``bucket``)."""
+    if bucket:
+        batches = bucketed(*split, EVAL_BATCH, padding=padding, shuffle=False)
+        loss, accuracy = model.evaluate(batches, verbose=0)
+    else:
+        loss, accuracy = model.evaluate(split.x, split.y, batch_size=EVAL_BATCH, verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}
+
+
+def predict(model, x: np.ndarray, *, padding: str = "pre", bucket: bool = True) -> np.ndarray:
+    """P(positive) per row of ``x``, in the rows' order."""
+    if not bucket:
+        return model.predict(x, batch_size=EVAL_BATCH, verbose=0).reshape(-1)
+    out = np.empty(len(x), dtype=np.float32)
+    for index in batch_indices(lengths(x), EVAL_BATCH):
+        out[index] = model.predict_on_batch(trim(x[index], padding)).reshape(-1)
+    return out
 
 
 def run_preset(
@@ -254,7 +297,9 @@ def run_preset(
     model, result = train_params(
         params, data, epochs=epochs, seed=seed, vectors=vectors, verbose=verbose
     )
-    val, test = evaluate(model, data.val), evaluate(model, data.test)
+    padding = data.settings.padding
+    val = evaluate(model, data.val, padding=padding)
+    test = evaluate(model, data.test, padding=padding)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
@@ -310,7 +355,15 @@ def main(argv: list[str] | None = None) -> None:
                 f"--out {str(args.out)!r}: expected a {wanted} path for "
                 f"{'one preset' if single else 'several presets'}"
             )
-    data = load_imdb(args.data, settings_from_args(args))
+    needs = [validate_params(get_preset(name).params) for name in names]
+    data = load_imdb(
+        args.data,
+        settings_from_args(
+            args,
+            maxlen=max((p["maxlen"] or 0 for p in needs), default=0) or None,
+            vocab_size=max((p["vocab_size"] or 0 for p in needs), default=0) or None,
+        ),
+    )
     print(
         f"data: {data.source} train={len(data.train.y)} val={len(data.val.y)} "
         f"test={len(data.test.y)} vocab={len(data.vocabulary)} maxlen={data.settings.maxlen}"

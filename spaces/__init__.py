@@ -75,6 +75,18 @@ SPACES = {
 }
 
 
+def companion(spec: str, name: str) -> Any:
+    """A module-level companion of a registered space (``TOKENIZE``, ``point``), or None.
+
+    ``TOKENIZE`` holds the largest ``maxlen`` and ``vocab_size`` its trials cut to, the study's
+    tokenisation when the user gives none; ``point(params, maxlen=, vocab_size=)`` maps a preset
+    to the space's values, so presets can be enqueued as a study's first trials.
+    """
+    if spec not in SPACES:
+        return None
+    return getattr(importlib.import_module(SPACES[spec].partition(":")[0]), name, None)
+
+
 def load_space(spec: str) -> Space:
     """A space by registered name (``default``, ``seed``) or as ``path/to/file.py:function``."""
     if spec in SPACES:

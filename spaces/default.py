@@ -1,26 +1,42 @@
-"""The product's space: every knob of the model family, ranges that contain the seed study."""
+"""The product's space: every knob of the model family, ranges that contain the seed study.
+
+Reviews are cut per trial (``maxlen``, ``vocab_size``) from one tokenisation at ``TOKENIZE``, the
+largest settings the space asks for; ``point`` maps a preset to this space, so a study can start
+from the hand-tuned configurations.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from search.model import validate_params
 from spaces import Suggester
+
+TOKENIZE = {"maxlen": 800, "vocab_size": 80000}
+MAXLENS = [200, 300, 400, 500, 600, 800]
+VOCAB_SIZES = [20000, 30000, 40000, 60000, 80000]
+EMBEDDINGS = ["learned", "glove_frozen", "glove_tuned", "domain_frozen", "domain_tuned"]
+POOLINGS = ["last", "max", "mean", "max_mean"]
 
 
 def space(s: Suggester) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    params["embedding"] = s.categorical("embedding", ["learned", "glove_frozen", "glove_tuned"])
+    params["maxlen"] = s.categorical("maxlen", MAXLENS)
+    params["vocab_size"] = s.categorical("vocab_size", VOCAB_SIZES)
+    params["embedding"] = s.categorical("embedding", EMBEDDINGS)
     if params["embedding"] == "learned":
         params["embedding_dim"] = s.int("embedding_dim", 32, 256, log=True)
+    params["embedding_dropout"] = s.float("embedding_dropout", 0.0, 0.3, step=0.1)
     params["spatial_dropout"] = s.float("spatial_dropout", 0.0, 0.5, step=0.1)
     if s.categorical("conv", [False, True]):
         params["conv_filters"] = s.int("conv_filters", 32, 128, log=True)
         params["conv_kernel"] = s.int("conv_kernel", 3, 7, step=2)
         params["conv_pool"] = s.int("conv_pool", 2, 4)
     layers = s.int("lstm_layers", 1, 3)
-    params["lstm_units"] = [s.int(f"lstm_units_{i}", 16, 128, log=True) for i in range(layers)]
+    params["lstm_units"] = [s.int(f"lstm_units_{i}", 16, 256, log=True) for i in range(layers)]
     params["bidirectional"] = s.categorical("bidirectional", [False, True])
     params["recurrent_dropout"] = s.float("recurrent_dropout", 0.0, 0.4, step=0.1)
+    params["pooling"] = s.categorical("pooling", POOLINGS)
     if s.categorical("dense_head", [False, True]):
         params["dense_units"] = [s.int("dense_units", 16, 128, log=True)]
     params["dropout"] = s.float("dropout", 0.0, 0.6, step=0.1)
@@ -30,3 +46,39 @@ def space(s: Suggester) -> dict[str, Any]:
     params["learning_rate"] = s.float("learning_rate", 1e-4, 3e-2, log=True)
     params["batch_size"] = s.categorical("batch_size", [32, 64, 128])
     return params
+
+
+def point(params: dict[str, Any], *, maxlen: int, vocab_size: int) -> dict[str, Any]:
+    """This space's values for a model's params (a preset trained at ``maxlen``/``vocab_size``
+    when its params leave them to the data): what ``study.enqueue_trial`` needs."""
+    p = validate_params(params)
+    values = {
+        "maxlen": p["maxlen"] or maxlen,
+        "vocab_size": p["vocab_size"] or vocab_size,
+        "embedding": p["embedding"],
+        "embedding_dropout": p["embedding_dropout"],
+        "spatial_dropout": p["spatial_dropout"],
+        "conv": p["conv_filters"] > 0,
+        "lstm_layers": len(p["lstm_units"]),
+        "bidirectional": p["bidirectional"],
+        "recurrent_dropout": p["recurrent_dropout"],
+        "pooling": p["pooling"],
+        "dense_head": bool(p["dense_units"]),
+        "dropout": p["dropout"],
+        "use_l2": p["l2"] > 0,
+        "optimizer": p["optimizer"],
+        "learning_rate": p["learning_rate"],
+        "batch_size": p["batch_size"],
+    }
+    if p["embedding"] == "learned":
+        values["embedding_dim"] = p["embedding_dim"]
+    if values["conv"]:
+        values.update(
+            conv_filters=p["conv_filters"], conv_kernel=p["conv_kernel"], conv_pool=p["conv_pool"]
+        )
+    values.update({f"lstm_units_{i}": u for i, u in enumerate(p["lstm_units"])})
+    if p["dense_units"]:
+        values["dense_units"] = p["dense_units"][0]
+    if p["l2"] > 0:
+        values["l2"] = p["l2"]
+    return values

@@ -25,10 +25,21 @@ def review(rng: random.Random, positive: bool, length: int = 30) -> str:
     return " ".join(words).capitalize() + ".<br /><br />" + rng.choice(cue) + "!"
 
 
-def make_imdb(root: Path, n_train: int = 40, n_test: int = 20, seed: int = 0) -> Path:
-    """Write ``root/aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``; returns ``root/aclImdb``."""
+UNSUP_ONLY = "unlabeledonly"  # a word only the unlabeled reviews hold
+
+
+def make_imdb(
+    root: Path, n_train: int = 40, n_test: int = 20, seed: int = 0, n_unsup: int = 30
+) -> Path:
+    """Write ``root/aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` and the unlabeled
+    ``train/unsup/<id>_0.txt``, as the official archive has them; returns ``root/aclImdb``."""
     rng = random.Random(seed)
     base = root / "aclImdb"
+    unsup = base / "train" / "unsup"
+    unsup.mkdir(parents=True, exist_ok=True)
+    for i in range(n_unsup):
+        text = review(rng, rng.random() < 0.5) + f" {UNSUP_ONLY}"
+        (unsup / f"{i}_0.txt").write_text(text, encoding="utf-8")
     for split, count in (("train", n_train), ("test", n_test)):
         for label in ("pos", "neg"):
             folder = base / split / label

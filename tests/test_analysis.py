@@ -85,6 +85,9 @@ def build_study(storage: str, n_complete: int = 12, name: str = "a") -> optuna.S
         )
     )
     study.set_user_attr("rerun:0", {"test_accuracy": 0.871})
+    study.set_user_attr(
+        "baseline", {"model": "TF-IDF", "val_accuracy": 0.9044, "test_accuracy": 0.9017}
+    )
     return study
 
 
@@ -154,6 +157,9 @@ def test_curves_and_history_frames(storage):
     assert curves.top_trials(study, 3) == [0, 1, 2]
     hist = history.history_frame(study)
     assert list(hist["best_so_far"][:3]) == pytest.approx([0.30, 0.30, 0.30])
+    completed = hist[hist.state == "COMPLETE"]
+    assert list(hist["best_acc_so_far"].dropna()) == sorted(hist["best_acc_so_far"].dropna())
+    assert hist["best_acc_so_far"].max() == pytest.approx(completed["val_accuracy"].max())
     flags = history.edge_flags(study).set_index("param")
     assert flags.loc["units", "edge"] == "low"  # best units=16, the bottom of [16, 256]
 
@@ -179,6 +185,7 @@ def test_report_writes_every_figure_and_the_index(storage, tmp_path, capsys):
         assert (out / name).stat().st_size > 0
     page = (out / "index.html").read_text()
     assert 'src="importance.png"' in page and "units</b> = 16 at the low edge" in page
+    assert "val accuracy 0.9044, test accuracy 0.9017" in page  # the baseline to beat
     assert f"wrote {out / 'index.html'}" in capsys.readouterr().out
 
 

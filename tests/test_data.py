@@ -196,3 +196,30 @@ def test_shared_archive_loads_the_full_benchmark_split(shared_imdb):
     assert len(data.vocabulary) == 20000 and data.train.x.shape[1] == 200
     assert data.checksum == "7662598ed0b34375977d4bdc14cdd7fb158dd2be7b43b99dd1f985a23f868066"
     assert (data.train.x[:, -1] != 0).mean() > 0.99  # front padding: every review ends the row
+
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_a_cut_matches_a_fresh_tokenisation_at_that_setting(imdb_dir, padding, truncating):
+    """A study tokenises once at its largest settings; every trial's cut must equal what
+    tokenising at the trial's own maxlen and vocabulary would give."""
+    big = DataSettings(vocab_size=60, maxlen=40, padding=padding, truncating=truncating)
+    small = DataSettings(vocab_size=25, maxlen=20, padding=padding, truncating=truncating)
+    cut = load_imdb(imdb_dir, big, use_cache=False).cut(small.maxlen, small.vocab_size)
+    fresh = load_imdb(imdb_dir, small, use_cache=False)
+    assert cut.settings == fresh.settings and cut.vocabulary == fresh.vocabulary
+    for name in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(cut, name).x, getattr(fresh, name).x)
+        np.testing.assert_array_equal(getattr(cut, name).y, getattr(fresh, name).y)
+    # moving the padding keeps every row's tokens in order
+    moved = cut.cut(padding="post" if padding == "pre" else "pre")
+    for row, other in zip(cut.train.x, moved.train.x, strict=True):
+        np.testing.assert_array_equal(row[row > 0], other[other > 0])
+
+
+def test_a_cut_beyond_the_tokenisation_is_refused(tiny_data):
+    with pytest.raises(ValueError, match=r"maxlen=25 is beyond the data's maxlen=24"):
+        tiny_data.cut(maxlen=25)
+    with pytest.raises(ValueError, match=r"vocab_size=201 is beyond the data's vocab_size=200"):
+        tiny_data.cut(vocab_size=201)
+    assert tiny_data.cut() is tiny_data

@@ -70,8 +70,33 @@ def test_resume_adds_trials_to_the_same_study_up_to_the_total(run, capsys):
 
 
 def test_default_space_runs(run):
-    assert run("--trials", "2", "--seed", "0", "--epochs", "1", space="default") == 0
-    assert {t.state for t in load(run.storage).trials} <= {optuna.trial.TrialState.COMPLETE, Pruned}
+    """Tokenised once at the space's largest cut (its TOKENIZE, when no --maxlen is given)."""
+    tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--no-enqueue-presets"]
+    assert run("--trials", "2", "--seed", "0", "--epochs", "1", *tokenize, space="default") == 0
+    study = load(run.storage)
+    assert {t.state for t in study.trials} <= {optuna.trial.TrialState.COMPLETE, Pruned}
+    assert study.user_attrs["settings"]["data"]["maxlen"] == 800
+
+
+def test_presets_are_the_first_trials_and_are_not_enqueued_twice(run, capsys):
+    from search.presets import PRESETS, SEED_DATA
+    from spaces.default import point
+
+    tokenize = ["--maxlen", "200", "--vocab-size", "20000", "--epochs", "1"]
+    assert run("--trials", "2", *tokenize, space="default") == 0
+    assert "enqueued the seed study's presets as the first trials" in capsys.readouterr().out
+    study = load(run.storage)
+    names = list(PRESETS)
+    assert len(study.trials) == len(names)  # 2 run, the others wait their turn
+    assert [t.user_attrs["preset"] for t in study.trials] == names
+    for trial, name in zip(study.trials[:2], names, strict=False):
+        assert trial.state.is_finished()
+        assert trial.params == point(PRESETS[name].params, **SEED_DATA)
+    assert {t.state.name for t in study.trials[2:]} == {"WAITING"}
+    assert run("--trials", "3", *tokenize, space="default") == 0
+    assert "enqueued" not in capsys.readouterr().out
+    study = load(run.storage)
+    assert len(study.trials) == len(names) and study.trials[2].state.is_finished()
 
 
 def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
