@@ -69,4 +69,9 @@ def bucketed(
         tf.TensorSpec(shape=(None, None), dtype=tf.int32),
         tf.TensorSpec(shape=(None,), dtype=tf.float32),
     )
-    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
+    n_batches = len(batch_indices(n_tokens, batch_size))  # shuffling keeps the count
+    return (
+        tf.data.Dataset.from_generator(generate, output_signature=signature)
+        .apply(tf.data.experimental.assert_cardinality(n_batches))  # Keras knows the epoch
+        .prefetch(2)
+    )

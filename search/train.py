@@ -10,6 +10,7 @@ configuration trains the same way wherever it runs.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import platform
 import sys
@@ -30,7 +31,7 @@ from search.embeddings import (
     vector_settings_from_args,
 )
 from search.model import build_model, uses_mask, validate_params
-from search.presets import PRESETS, get_preset
+from search.presets import PRESETS, Preset, get_preset
 
 MONITOR = "val_loss"
 EVAL_BATCH = 512
@@ -286,11 +287,13 @@ def run_preset(
     batch_size: int | None = None,
     out: Path | None = None,
     verbose: int = 0,
+    preset: Preset | None = None,
 ) -> dict[str, Any]:
-    """Train a preset, evaluate it on val and test, optionally save it; one results-table row."""
+    """Train a preset (or ``preset`` itself, named ``name``), evaluate it on val and test,
+    optionally save it; one results-table row."""
     import keras
 
-    preset = get_preset(name)
+    preset = preset or get_preset(name)
     keras.backend.clear_session()
     params = {**preset.params, **({"batch_size": batch_size} if batch_size else {})}
     data = trial_data(params, data)
@@ -317,6 +320,17 @@ def run_preset(
     }
 
 
+def _params_json(text: str) -> dict[str, Any]:
+    try:
+        params = json.loads(text)
+        if not isinstance(params, dict):
+            raise ValueError("not a JSON object")
+        validate_params(params)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from exc
+    return params
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train the seed study's presets and compare with the figures it reported."""
     parser = argparse.ArgumentParser(prog="python -m search.train", description=main.__doc__)
@@ -328,6 +342,11 @@ def main(argv: list[str] | None = None) -> None:
         help="preset to train (repeat for several)",
     )
     which.add_argument("--all-presets", action="store_true", help="train every preset")
+    which.add_argument(
+        "--params",
+        type=_params_json,
+        help='any model params as JSON, e.g. \'{"lstm_units": [64], "pooling": "max"}\'',
+    )
     parser.add_argument("--epochs", type=int, default=10, help="most epochs (early stopping)")
     parser.add_argument(
         "--batch-size", type=int, default=None, help="override the presets' batch size"
@@ -346,7 +365,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    names = sorted(PRESETS, key=list(PRESETS).index) if args.all_presets else args.preset
+    custom = {"params": Preset(args.params, None, "--params")} if args.params else {}
+    if args.all_presets:
+        names = sorted(PRESETS, key=list(PRESETS).index)
+    else:
+        names = list(custom) or args.preset
     single = len(names) == 1
     if args.out is not None:
         wanted = ".keras" if single else ".csv"
@@ -355,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"--out {str(args.out)!r}: expected a {wanted} path for "
                 f"{'one preset' if single else 'several presets'}"
             )
-    needs = [validate_params(get_preset(name).params) for name in names]
+    needs = [validate_params((custom.get(name) or get_preset(name)).params) for name in names]
     data = load_imdb(
         args.data,
         settings_from_args(
@@ -380,6 +403,7 @@ def main(argv: list[str] | None = None) -> None:
             batch_size=args.batch_size,
             out=args.out if single else None,
             verbose=args.verbose,
+            preset=custom.get(name),
         )
         rows.append(row)
         print(

@@ -58,11 +58,13 @@ def cli(study, imdb_dir, out, *extra):
 
 def test_rerun_reproduces_the_trial_tests_it_and_exports(study, imdb_dir, tmp_path, capsys):
     s = optuna.load_study(study_name="r", storage=study)
+    baseline = s.user_attrs["baseline"]  # search.optimize computed it for the study
     best = s.best_trial
     assert cli(study, imdb_dir, tmp_path, "--trial", str(best.number)) == 0
     out = capsys.readouterr().out
     assert f"val_acc rerun {best.user_attrs['val_accuracy']:.4f} vs stored" in out
     assert "confusion (test)" in out and "actual pos" in out
+    assert f"baseline ({baseline['model']}) test_acc {baseline['test_accuracy']:.4f}" in out
     model_file = tmp_path / f"r-trial{best.number}.keras"
     card = json.loads(model_file.with_suffix(".json").read_text())
     assert card["trial"] == best.number and card["study"] == "r"
@@ -173,3 +175,59 @@ def test_refusals(study, imdb_dir, tmp_path, capsys):
     assert cli(study, imdb_dir, tmp_path) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert existing.read_text() == "keep me"
+
+
+def test_export_is_exact_for_a_pooled_model_on_a_vocabulary_cut(imdb_dir):
+    """A pooled model trained on a trial's cut (front-padded data, moved to the end and masked)
+    gives the same probabilities as its raw-text export, for reviews up to maxlen."""
+    import tensorflow as tf
+
+    from search.data import DataSettings, load_imdb
+    from search.export import predict_texts, text_model
+    from search.train import predict, train_params, trial_data
+
+    data = load_imdb(imdb_dir, DataSettings(vocab_size=100, maxlen=40))
+    params = {"embedding_dim": 8, "lstm_units": [6], "bidirectional": True, "batch_size": 16}
+    params.update(pooling="max_mean", vocab_size=30)
+    cut = trial_data(params, data)
+    assert cut.settings.padding == "post" and len(cut.vocabulary) == 30
+    model, _ = train_params(params, cut, epochs=1, seed=0)
+    exported = text_model(model, params, cut)
+    texts = ["Wonderful, great film!", "the worst and most boring film", "plot"]
+    x = exported.get_layer("vectorize")(tf.constant(texts)).numpy()  # end-padded
+    assert x.max() < 30  # the cut vocabulary is the one inside
+    expected = predict(model, x, padding="post")
+    np.testing.assert_allclose(predict_texts(exported, texts), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_study_with_a_glove_file_of_another_dimension_exports(imdb_dir, tmp_path):
+    """The export rebuilt the network without the study's vectors source, so a --glove file of
+    another dimension than the packaged 50d failed with a weight-shape mismatch."""
+    from tests.conftest import NEGATIVE, NEUTRAL, POSITIVE
+
+    rng = np.random.default_rng(0)
+    glove = tmp_path / "glove.tiny.6d.txt"
+    glove.write_text(
+        "".join(
+            f"{w} {' '.join(f'{v:.3f}' for v in rng.normal(size=6))}\n"
+            for w in POSITIVE + NEGATIVE + NEUTRAL
+        )
+    )
+    space = tmp_path / "glove_space.py"
+    space.write_text(
+        "def space(s):\n"
+        "    return {'embedding': 'glove_tuned', 'lstm_units': [s.int('units', 3, 4)],\n"
+        "            'pooling': 'max', 'batch_size': 16}\n"
+    )
+    storage = f"sqlite:///{tmp_path / 'g.db'}"
+    common = ["--study", "g", "--storage", storage]
+    args = [*common, "--space", f"{space}:space", "--glove", str(glove), "--epochs", "1"]
+    assert optimize.main([*args, *tiny_data_args(imdb_dir), "--trials", "1"]) == 0
+    out = tmp_path / "models"
+    assert rerun.main([*common, "--data", str(imdb_dir), "--out", str(out)]) == 0
+    card = json.loads((out / "g-trial0.json").read_text())
+    assert card["params"]["embedding"] == "glove_tuned"
+    import keras
+
+    exported = keras.models.load_model(out / "g-trial0.keras")
+    assert exported.get_layer("embedding").get_weights()[0].shape[1] == 6

@@ -125,3 +125,13 @@ def test_cli_rejects_a_wrong_out_suffix(imdb_dir, tmp_path):
         train_mod.main(
             ["--all-presets", "--data", str(imdb_dir), "--out", str(tmp_path / "x.keras")]
         )
+
+
+def test_cli_trains_any_params_given_as_json(imdb_dir, capsys):
+    params = '{"embedding_dim": 8, "lstm_units": [4], "pooling": "max_mean", "maxlen": 12}'
+    train_mod.main(["--params", params, "--epochs", "1", *tiny_data_args(imdb_dir)])
+    assert "params: val_acc=" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        train_mod.main(["--params", '{"pooling": "attention"}', *tiny_data_args(imdb_dir)])
+    assert exit_info.value.code == 2
+    assert "pooling='attention'; expected one of" in capsys.readouterr().err
