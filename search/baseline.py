@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             study = load_study(args.study, args.storage or default_storage(args.study))
             stored_data = study.user_attrs.get("settings", {}).get("data", {})
             split = {k: stored_data[k] for k in ("val_split", "seed") if k in stored_data}
-            settings = DataSettings(**{**vars_of(settings), **split})
+            settings = replace(settings, **split)
         result = run_baseline(args.data, settings, verbose=True)
         if study is not None:
             expected = study.user_attrs.get("settings", {}).get("data", {}).get("checksum")
@@ -126,12 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     if study is not None:
         print(f"stored as user attr {ATTR!r} of study {args.study!r}")
     return 0
-
-
-def vars_of(settings: DataSettings) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(settings)
 
 
 if __name__ == "__main__":

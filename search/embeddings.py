@@ -63,6 +63,13 @@ class VectorSettings:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"vector {name}={value!r}; expected a positive integer")
 
+    @classmethod
+    def from_study(cls, settings: dict[str, Any], unsup: str | None = None) -> VectorSettings:
+        """The settings a study stored (studies made before the domain source stored only
+        ``glove``), with ``unsup`` for where this machine keeps the unlabeled reviews."""
+        stored = settings.get("vectors") or {"glove": settings.get("glove", PACKAGED)}
+        return cls(**stored, unsup=unsup)
+
     def identity(self) -> dict[str, Any]:
         """What defines the vectors (stored with a study): not where this machine keeps them."""
         return {k: v for k, v in asdict(self).items() if k != "unsup"}

@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import baseline, interrupt
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
-from search.embeddings import add_vector_arguments, vector_settings_from_args
+from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
 from search.objective import make_objective
 from search.presets import PRESETS, SEED_DATA
 from search.storage import default_storage, open_storage
@@ -137,6 +137,7 @@ def create_or_resume(
         study.set_user_attr("settings", current)
         study.set_user_attr("objective", "best val_loss (lower is better)")
         return study
+    stored = {**stored, "vectors": VectorSettings.from_study(stored).identity()}
     clashes = {
         key: (stored.get(key), current[key]) for key in IDENTITY if stored.get(key) != current[key]
     }

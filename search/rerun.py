@@ -25,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
-from search.embeddings import PACKAGED, VectorSettings
+from search.embeddings import VectorSettings
 from search.model import plain_params, validate_params
 from search.storage import default_storage, load_study
 from search.train import evaluate, fit_fixed, model_for, predict, train_params, trial_data
@@ -40,12 +40,6 @@ def study_settings(study: optuna.Study) -> dict[str, Any]:
             "'settings' user attr), so its space and data settings are unknown"
         )
     return settings
-
-
-def stored_vectors(settings: dict[str, Any], unsup: str | None = None) -> VectorSettings:
-    """The study's pretrained-vector settings (studies before them stored only ``glove``)."""
-    stored = settings.get("vectors") or {"glove": settings.get("glove", PACKAGED)}
-    return VectorSettings(**stored, unsup=unsup)
 
 
 def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> list[FrozenTrial]:
@@ -304,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             trial,
             data,
             test_texts,
-            vectors=stored_vectors(settings, args.unsup),
+            vectors=VectorSettings.from_study(settings, args.unsup),
             out=args.out,
             all_data=args.all_data,
             overwrite=args.overwrite,

@@ -308,3 +308,30 @@ def test_gp_sampler_runs_where_its_extra_is_installed(run):
             optimize.make_sampler("gp", 0)
     else:
         assert run("--trials", "2", "--epochs", "1", "--sampler", "gp", "--seed", "0") == 0
+
+
+def test_a_study_made_before_the_vector_settings_still_resumes(tmp_path):
+    """Studies stored only ``glove``; the same GloVe source must resume, another must not."""
+    from search.embeddings import VectorSettings
+
+    storage = f"sqlite:///{tmp_path / 'old.db'}"
+    settings = optimize.StudySettings(
+        study="old",
+        storage=storage,
+        space="seed",
+        sampler="tpe",
+        pruner="none",
+        epochs=2,
+        seed=None,
+        vectors=VectorSettings().identity(),
+        data={"maxlen": 200, "checksum": "abc"},
+    )
+    old = {**settings.__dict__, "glove": "glove.6B.50d"}
+    del old["vectors"]
+    optuna.create_study(study_name="old", storage=storage).set_user_attr("settings", old)
+    assert optimize.create_or_resume(settings).study_name == "old"
+    other = optimize.StudySettings(
+        **{**settings.__dict__, "vectors": VectorSettings(glove="glove.6B.100d.txt").identity()}
+    )
+    with pytest.raises(ValueError, match="vectors: study has"):
+        optimize.create_or_resume(other)
