@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1, help="runs per setting (the noise)")
     parser.add_argument("--maxlens", default="200,400,800")
+    parser.add_argument("--models", default=",".join(MODELS), help="which of " + ", ".join(MODELS))
     args = parser.parse_args(argv)
 
     import tensorflow as tf
@@ -146,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(header)
     last = None
-    for name, bidirectional in MODELS.items():
+    for name in args.models.split(","):
+        bidirectional = MODELS[name]
         for maxlen in maxlens:
             data = full.cut(maxlen=maxlen)
             real = lengths(data.train.x).sum() / data.train.x.size

@@ -34,6 +34,8 @@ SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
 PRUNERS = ("successive-halving", "hyperband", "median", "none")
 # settings that define what a trial's value means: a resumed study must not change them
 IDENTITY = ("space", "data", "epochs", "vectors")
+# how the search proceeds: a resumed study may change them, and records each change
+SEARCH_SETTINGS = ("sampler", "pruner", "seed")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -149,6 +151,18 @@ def create_or_resume(
             f"Study {settings.study!r} in {settings.storage!r} was created with other settings "
             f"({lines}). Mixing them would make its trials incomparable: rerun with the study's "
             "settings, or start a new study with --study NAME."
+        )
+    changed = {k: current[k] for k in SEARCH_SETTINGS if stored.get(k) != current[k]}
+    if changed:  # allowed (the trials stay comparable), but the study must say what ran
+        note = {"from_trial": len(study.get_trials(deepcopy=False)), **changed}
+        study.set_user_attr(
+            "settings_changes", [*study.user_attrs.get("settings_changes", []), note]
+        )
+        study.set_user_attr("settings", {**study.user_attrs["settings"], **changed})
+        print(
+            "resuming with "
+            + ", ".join(f"{k}={v!r} (was {stored.get(k)!r})" for k, v in changed.items())
+            + "; recorded in the study's settings"
         )
     return study
 

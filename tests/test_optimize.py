@@ -335,3 +335,28 @@ def test_a_study_made_before_the_vector_settings_still_resumes(tmp_path):
     )
     with pytest.raises(ValueError, match="vectors: study has"):
         optimize.create_or_resume(other)
+
+
+def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, capsys):
+    from search.embeddings import VectorSettings
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    first = optimize.StudySettings(
+        study="s",
+        storage=storage,
+        space="seed",
+        sampler="tpe",
+        pruner="median",
+        epochs=2,
+        seed=1,
+        vectors=VectorSettings().identity(),
+        data={"maxlen": 200, "checksum": "abc"},
+    )
+    optimize.create_or_resume(first)
+    later = optimize.StudySettings(**{**first.__dict__, "sampler": "random", "seed": None})
+    study = optimize.create_or_resume(later)
+    assert "sampler='random' (was 'tpe'), seed=None (was 1)" in capsys.readouterr().out
+    assert study.user_attrs["settings"]["sampler"] == "random"
+    assert study.user_attrs["settings_changes"] == [
+        {"from_trial": 0, "sampler": "random", "seed": None}
+    ]
