@@ -38,13 +38,10 @@ def batch_indices(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def trim(x: np.ndarray, padding: str, lead: int = 0) -> np.ndarray:
-    """``x`` cut to its longest row's tokens (at least one column), keeping the padding side;
-    front padding keeps up to ``lead`` more padding steps before the longest review."""
+def trim(x: np.ndarray, padding: str) -> np.ndarray:
+    """``x`` cut to its longest row's tokens (at least one column), keeping the padding side."""
     width = max(int(lengths(x).max(initial=0)), 1)
-    if padding == "pre":
-        return x[:, -min(width + lead, x.shape[1]) :]
-    return x[:, :width]
+    return x[:, -width:] if padding == "pre" else x[:, :width]
 
 
 def bucketed(
@@ -55,7 +52,6 @@ def bucketed(
     padding: str,
     shuffle: bool,
     seed: int | None = None,
-    lead: int = 0,
 ):
     """A ``tf.data.Dataset`` of length-bucketed ``(x, y)`` batches, reshuffled every epoch when
     ``shuffle``. The time axis is declared ``None``, so Keras traces one step for all lengths."""
@@ -67,7 +63,7 @@ def bucketed(
     def generate():
         for index in batch_indices(n_tokens, batch_size, rng):
             index = np.sort(index) if rng is None else index
-            yield trim(x[index], padding, lead), y[index]
+            yield trim(x[index], padding), y[index]
 
     signature = (
         tf.TensorSpec(shape=(None, None), dtype=tf.int32),
