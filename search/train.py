@@ -79,7 +79,7 @@ def fit(
     lr_patience: int = 1,
     callbacks: tuple | list = (),
     history: dict[str, list[float]] | None = None,
-    bucket: bool = True,
+    bucket: bool | None = None,
     verbose: int = 0,
 ) -> FitResult:
     """Train on ``data.train``, validate on ``data.val`` each epoch, keep the best weights.
@@ -99,7 +99,8 @@ def fit(
         history: dict to record the curves into (filled even if a callback raises).
         bucket: batch reviews of similar length, each batch padded only to its longest review
             (``search.batches``); the model must accept any length (``build_model``'s
-            ``maxlen=None``). Off: every batch is padded to ``maxlen``.
+            ``maxlen=None``). Off: every batch is padded to ``maxlen``. None (default): on
+            exactly when the model masks its padding (``bucketing``).
         verbose: Keras' fit verbosity.
     """
     import keras
@@ -118,7 +119,7 @@ def fit(
         ),
     ]
     start = time.perf_counter()
-    if bucket:
+    if bucketing(model, bucket):
         padding = data.settings.padding
         seed = int(np.random.randint(2**31))  # follows keras.utils.set_random_seed
         train = bucketed(*data.train, batch_size, padding=padding, shuffle=True, seed=seed)
@@ -173,14 +174,20 @@ def fit_fixed(
         return learning_rates[min(epoch, len(learning_rates) - 1)]
 
     start = time.perf_counter()
-    seed = int(np.random.randint(2**31))
-    model.fit(
-        bucketed(*split, batch_size, padding=padding, shuffle=True, seed=seed),
-        epochs=epochs,
-        shuffle=False,
-        verbose=verbose,
-        callbacks=[keras.callbacks.TerminateOnNaN(), keras.callbacks.LearningRateScheduler(rate)],
-    )
+    callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.LearningRateScheduler(rate)]
+    if bucketing(model):
+        seed = int(np.random.randint(2**31))
+        batches = bucketed(*split, batch_size, padding=padding, shuffle=True, seed=seed)
+        model.fit(batches, epochs=epochs, shuffle=False, verbose=verbose, callbacks=callbacks)
+    else:
+        model.fit(
+            split.x,
+            split.y,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
     return time.perf_counter() - start
 
 
@@ -257,9 +264,21 @@ def train_params(
     return model, result
 
 
-def evaluate(model, split, *, padding: str = "pre", bucket: bool = True) -> dict[str, float]:
-    """Loss and accuracy on ``split``, batched as ``fit`` batches (by length when ``bucket``)."""
-    if bucket:
+def bucketing(model, bucket: bool | None = None) -> bool:
+    """Whether batches are bucketed by length: ``bucket``, else exactly when the model masks
+    its padding (pooled models, end padding). There the padding is invisible, so a batch padded
+    to its longest review computes what one padded to ``maxlen`` does, in a fraction of the
+    steps. A front-padded model without a mask reads its padding as a warm-up before the
+    review; cutting the padding changes what it learns (README, "Performance"), so it keeps
+    fixed padding unless asked."""
+    if bucket is not None:
+        return bucket
+    return bool(getattr(model.get_layer("embedding"), "mask_zero", False))
+
+
+def evaluate(model, split, *, padding: str = "pre", bucket: bool | None = None) -> dict[str, float]:
+    """Loss and accuracy on ``split``, batched as ``fit`` batches (by length when bucketing)."""
+    if bucketing(model, bucket):
         batches = bucketed(*split, EVAL_BATCH, padding=padding, shuffle=False)
         loss, accuracy = model.evaluate(batches, verbose=0)
     else:
@@ -267,9 +286,11 @@ def evaluate(model, split, *, padding: str = "pre", bucket: bool = True) -> dict
     return {"loss": float(loss), "accuracy": float(accuracy)}
 
 
-def predict(model, x: np.ndarray, *, padding: str = "pre", bucket: bool = True) -> np.ndarray:
+def predict(
+    model, x: np.ndarray, *, padding: str = "pre", bucket: bool | None = None
+) -> np.ndarray:
     """P(positive) per row of ``x``, in the rows' order."""
-    if not bucket:
+    if not bucketing(model, bucket):
         return model.predict(x, batch_size=EVAL_BATCH, verbose=0).reshape(-1)
     out = np.empty(len(x), dtype=np.float32)
     for index in batch_indices(lengths(x), EVAL_BATCH):

@@ -82,3 +82,19 @@ def test_bucketed_and_fixed_padding_fits_reach_the_same_loss(tiny_data):
         losses[bucket] = evaluate(model, tiny_data.train, bucket=bucket)["loss"]
     assert losses[True] == pytest.approx(losses[False], abs=0.1), losses
     assert max(losses.values()) < 0.6  # both learned the cue words (chance: 0.69)
+
+
+def test_bucketing_is_the_default_exactly_where_padding_is_masked():
+    from search.model import build_model
+    from search.train import bucketing
+
+    def model(**params):
+        return build_model(
+            {"embedding_dim": 4, "lstm_units": [2], **params}, vocab_size=20, maxlen=None
+        )
+
+    assert bucketing(model(pooling="max"))  # pooled models mask
+    assert bucketing(build_model({"lstm_units": [2]}, vocab_size=20, maxlen=None, mask_zero=True))
+    assert not bucketing(model())  # front padding, read as a warm-up
+    assert not bucketing(model(pooling="mean", conv_filters=2))  # Conv1D never masks
+    assert bucketing(model(), True) and not bucketing(model(pooling="max"), False)
