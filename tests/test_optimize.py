@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -310,40 +311,13 @@ def test_gp_sampler_runs_where_its_extra_is_installed(run):
         assert run("--trials", "2", "--epochs", "1", "--sampler", "gp", "--seed", "0") == 0
 
 
-def test_a_study_made_before_the_vector_settings_still_resumes(tmp_path):
-    """Studies stored only ``glove``; the same GloVe source must resume, another must not."""
+def study_settings(tmp_path, **changes) -> optimize.StudySettings:
+    """Settings of a study that no test trains: for create_or_resume alone."""
     from search.embeddings import VectorSettings
 
-    storage = f"sqlite:///{tmp_path / 'old.db'}"
-    settings = optimize.StudySettings(
-        study="old",
-        storage=storage,
-        space="seed",
-        sampler="tpe",
-        pruner="none",
-        epochs=2,
-        seed=None,
-        vectors=VectorSettings().identity(),
-        data={"maxlen": 200, "checksum": "abc"},
-    )
-    old = {**settings.__dict__, "glove": "glove.6B.50d"}
-    del old["vectors"]
-    optuna.create_study(study_name="old", storage=storage).set_user_attr("settings", old)
-    assert optimize.create_or_resume(settings).study_name == "old"
-    other = optimize.StudySettings(
-        **{**settings.__dict__, "vectors": VectorSettings(glove="glove.6B.100d.txt").identity()}
-    )
-    with pytest.raises(ValueError, match="vectors: study has"):
-        optimize.create_or_resume(other)
-
-
-def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, capsys):
-    from search.embeddings import VectorSettings
-
-    storage = f"sqlite:///{tmp_path / 's.db'}"
-    first = optimize.StudySettings(
+    base = optimize.StudySettings(
         study="s",
-        storage=storage,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
         space="seed",
         sampler="tpe",
         pruner="median",
@@ -352,9 +326,26 @@ def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, capsys):
         vectors=VectorSettings().identity(),
         data={"maxlen": 200, "checksum": "abc"},
     )
-    optimize.create_or_resume(first)
-    later = optimize.StudySettings(**{**first.__dict__, "sampler": "random", "seed": None})
-    study = optimize.create_or_resume(later)
+    return dataclasses.replace(base, **changes)
+
+
+def test_a_study_made_before_the_vector_settings_still_resumes(tmp_path):
+    """Studies stored only ``glove``; the same GloVe source must resume, another must not."""
+    from search.embeddings import VectorSettings
+
+    settings = study_settings(tmp_path)
+    old = {**dataclasses.asdict(settings), "glove": "glove.6B.50d"}
+    del old["vectors"]
+    optuna.create_study(study_name="s", storage=settings.storage).set_user_attr("settings", old)
+    assert optimize.create_or_resume(settings).study_name == "s"
+    other = VectorSettings(glove="glove.6B.100d.txt").identity()
+    with pytest.raises(ValueError, match="vectors: study has"):
+        optimize.create_or_resume(dataclasses.replace(settings, vectors=other))
+
+
+def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, capsys):
+    optimize.create_or_resume(study_settings(tmp_path))
+    study = optimize.create_or_resume(study_settings(tmp_path, sampler="random", seed=None))
     assert "sampler='random' (was 'tpe'), seed=None (was 1)" in capsys.readouterr().out
     assert study.user_attrs["settings"]["sampler"] == "random"
     assert study.user_attrs["settings_changes"] == [
