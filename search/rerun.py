@@ -151,7 +151,7 @@ def rerun_trial(
             epochs=result.best_epoch,
             batch_size=params["batch_size"],
             learning_rates=result.history["learning_rate"],
-            padding=data.settings.padding,
+            padding=padding,
             verbose=verbose,
         )
     seconds = time.perf_counter() - start

@@ -218,7 +218,10 @@ def model_for(
     matrix = None
     source = pretrained_source(p["embedding"])
     if source:
-        key = (data.checksum, data.settings, source, tuple(sorted(vectors.identity().items())))
+        # the matrix depends on the vocabulary, not on the cut's maxlen or padding side: a
+        # vocabulary cut is a prefix, so the split and its length identify it
+        split = (data.settings.val_split, data.settings.seed, len(data.vocabulary))
+        key = (data.checksum, *split, source, tuple(sorted(vectors.identity().items())))
         if key not in _MATRICES:
             emb = embedding_matrix(
                 data.vocabulary, load_source(source, data, vectors), seed=data.settings.seed

@@ -95,12 +95,12 @@ def read_unsup(path: Path) -> list[str]:
     return [text for _, text in sorted(found)]
 
 
-def corpus(data: Dataset, settings: VectorSettings) -> tuple[list[str], list[str], str]:
+def corpus(data: Dataset, settings: VectorSettings) -> tuple[list[str], list[str]]:
     """The texts the vectors learn from: the training split's reviews (the same split as
-    ``data``) and the unlabeled reviews; plus the unlabeled source's checksum."""
+    ``data``) and the unlabeled reviews."""
     unsup = resolve_unsup(settings.unsup, data.source)
     train = read_splits(Path(data.source), data.settings)["train"].texts
-    return train, read_unsup(unsup), checksum(unsup)
+    return train, read_unsup(unsup)
 
 
 def train_word2vec(
@@ -165,7 +165,7 @@ def domain_vectors(data: Dataset, settings: VectorSettings, *, verbose: bool = T
         with np.load(path, allow_pickle=False) as npz:
             return Vectors([str(w) for w in npz["words"]], npz["matrix"], "word2vec")
     start = time.perf_counter()
-    train, unlabeled, _ = corpus(data, settings)
+    train, unlabeled = corpus(data, settings)
     if verbose:
         print(
             f"training word2vec {settings.dim}d on {len(train)} training + {len(unlabeled)} "

@@ -135,3 +135,23 @@ def test_cli_trains_any_params_given_as_json(imdb_dir, capsys):
         train_mod.main(["--params", '{"pooling": "attention"}', *tiny_data_args(imdb_dir)])
     assert exit_info.value.code == 2
     assert "pooling='attention'; expected one of" in capsys.readouterr().err
+
+
+def test_a_pretrained_matrix_is_built_once_for_every_cut_of_one_vocabulary(tiny_data, monkeypatch):
+    from search import train
+    from search.embeddings import Vectors, VectorSettings
+
+    calls = []
+
+    def fake_source(source, data, settings, verbose=True):
+        calls.append(len(data.vocabulary))
+        return Vectors(list(data.vocabulary[2:]), np.ones((len(data.vocabulary) - 2, 3), "f4"), "x")
+
+    monkeypatch.setattr(train, "load_source", fake_source)
+    vectors = VectorSettings(dim=7)  # a key no other test builds
+    params = {"embedding": "domain_tuned", "lstm_units": [2]}
+    for cut in (tiny_data.cut(maxlen=20), tiny_data.cut(maxlen=16, padding="post"), tiny_data):
+        model = model_for(params, cut, vectors=vectors)
+        assert model.get_layer("embedding").get_weights()[0].shape == (len(cut.vocabulary), 3)
+    model_for(params, tiny_data.cut(vocab_size=20), vectors=vectors)
+    assert calls == [len(tiny_data.vocabulary), 20]  # a smaller vocabulary is another matrix

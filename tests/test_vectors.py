@@ -18,7 +18,7 @@ def data(imdb_dir):
 
 
 def test_the_vectors_learn_from_training_and_unlabeled_reviews_only(data, imdb_dir):
-    train, unlabeled, _ = vec.corpus(data, SMALL)
+    train, unlabeled = vec.corpus(data, SMALL)
     splits = read_splits(imdb_dir, data.settings)
     assert train == splits["train"].texts
     held_out = set(splits["val"].texts) | set(splits["test"].texts)
