@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tarfile
 import tempfile
 import time
@@ -491,17 +492,22 @@ def settings_from_args(
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """``python -m search.data``: load (and cache) the dataset and print its shape and timing."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     add_data_arguments(parser)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    data = load_imdb(args.data, settings_from_args(args))
+    try:
+        data = load_imdb(args.data, settings_from_args(args))
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(
         json.dumps({**data.describe(), "seconds": round(time.perf_counter() - start, 2)}, indent=2)
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

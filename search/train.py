@@ -355,7 +355,7 @@ def _params_json(text: str) -> dict[str, Any]:
     return params
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """Train the seed study's presets and compare with the figures it reported."""
     parser = argparse.ArgumentParser(prog="python -m search.train", description=main.__doc__)
     which = parser.add_mutually_exclusive_group(required=True)
@@ -387,8 +387,6 @@ def main(argv: list[str] | None = None) -> None:
     add_vector_arguments(parser)
     args = parser.parse_args(argv)
 
-    import pandas as pd
-
     custom = {"params": Preset(args.params, None, "--params")} if args.params else {}
     if args.all_presets:
         names = sorted(PRESETS, key=list(PRESETS).index)
@@ -402,6 +400,18 @@ def main(argv: list[str] | None = None) -> None:
                 f"--out {str(args.out)!r}: expected a {wanted} path for "
                 f"{'one preset' if single else 'several presets'}"
             )
+    try:
+        return _train_and_report(args, names, custom)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train_and_report(args: argparse.Namespace, names: list[str], custom: dict) -> int:
+    import pandas as pd
+
+    single = len(names) == 1
+    vectors = vector_settings_from_args(args)
     needs = [validate_params((custom.get(name) or get_preset(name)).params) for name in names]
     data = load_imdb(
         args.data,
@@ -423,7 +433,7 @@ def main(argv: list[str] | None = None) -> None:
             data,
             epochs=args.epochs,
             seed=args.seed,
-            vectors=vector_settings_from_args(args),
+            vectors=vectors,
             batch_size=args.batch_size,
             out=args.out if single else None,
             verbose=args.verbose,
@@ -448,7 +458,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.out is not None:
         print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -223,3 +223,10 @@ def test_a_cut_beyond_the_tokenisation_is_refused(tiny_data):
     with pytest.raises(ValueError, match=r"vocab_size=201 is beyond the data's vocab_size=200"):
         tiny_data.cut(vocab_size=201)
     assert tiny_data.cut() is tiny_data
+
+
+def test_the_data_cli_reports_a_missing_path_in_one_line(tmp_path, capsys):
+    missing = str(tmp_path / "nowhere")
+    assert data_mod.main(["--data", missing]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: IMDB data not found") and missing in err

@@ -155,3 +155,11 @@ def test_a_pretrained_matrix_is_built_once_for_every_cut_of_one_vocabulary(tiny_
         assert model.get_layer("embedding").get_weights()[0].shape == (len(cut.vocabulary), 3)
     model_for(params, tiny_data.cut(vocab_size=20), vectors=vectors)
     assert calls == [len(tiny_data.vocabulary), 20]  # a smaller vocabulary is another matrix
+
+
+def test_a_missing_data_path_is_a_one_line_error(tmp_path, capsys):
+    missing = str(tmp_path / "nowhere.tar.gz")
+    assert train_mod.main(["--preset", "bilstm", "--data", missing]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: IMDB data not found") and missing in err
+    assert "Traceback" not in err
