@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 
 from search import interrupt
+from search.budget import DIVERGED
 from search.data import Dataset
 from search.embeddings import VectorSettings
 from search.model import plain_params, validate_params
@@ -47,6 +48,26 @@ def pruning_callback(trial: optuna.Trial, history: dict[str, list[float]]):
     return Pruning()
 
 
+def deadline_callback(deadline: float | None, trial: optuna.Trial):
+    """End training at the epoch whose successor would finish after ``deadline``
+    (``time.monotonic()``), so a study's ``--timeout`` bounds its wall time: Optuna's timeout only
+    stops new trials, and a trial started just before it could run its full epochs. The trial
+    completes with its best val_loss so far, as EarlyStopping would end it."""
+    import keras
+
+    class Deadline(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.monotonic()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.monotonic()
+            if deadline is not None and now + (now - self.began) > deadline:
+                self.model.stop_training = True
+                trial.set_user_attr("stopped_by", "timeout")
+
+    return Deadline()
+
+
 def summarize(history: dict[str, list[float]]) -> dict[str, Any]:
     """Metrics at the best (lowest val_loss) epoch, and the overfitting gap there."""
     val_loss = history.get(MONITOR, [])
@@ -75,6 +96,7 @@ def make_objective(
     epochs: int,
     seed: int | None = None,
     vectors: VectorSettings = VectorSettings(),
+    deadline: float | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
 
@@ -84,6 +106,7 @@ def make_objective(
         epochs: most epochs per trial (early stopping and pruning end most trials sooner).
         seed: with a seed, trial ``n`` trains with Keras seed ``seed + n``: same params, same run.
         vectors: where the pretrained embeddings come from.
+        deadline: ``time.monotonic()`` after which no epoch should end (the study's timeout).
     """
     import keras
     import tensorflow as tf
@@ -110,7 +133,11 @@ def make_objective(
                 cut,
                 epochs=epochs,
                 batch_size=params["batch_size"],
-                callbacks=[pruning_callback(trial, history), interrupt.keras_callback()],
+                callbacks=[
+                    pruning_callback(trial, history),
+                    deadline_callback(deadline, trial),
+                    interrupt.keras_callback(),
+                ],
                 history=history,
             )
         except optuna.TrialPruned:
@@ -125,8 +152,7 @@ def make_objective(
             _record(trial, history, time.perf_counter() - start, len(data.train.y))
         losses = history.get(MONITOR, [])
         if not losses or not all(map(math.isfinite, losses + history.get("loss", []))):
-            reason = "loss became NaN/inf (TerminateOnNaN stopped training)"
-            trial.set_user_attr("fail_reason", reason)
+            trial.set_user_attr("fail_reason", DIVERGED)
             return math.nan  # Optuna records a NaN objective as FAIL and goes on
         return min(losses)
 

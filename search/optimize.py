@@ -23,11 +23,12 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search import baseline, interrupt
+from search.budget import Budget
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
 from search.objective import make_objective
 from search.presets import PRESETS, SEED_DATA
-from search.storage import default_storage, open_storage
+from search.storage import HEARTBEAT, default_storage, fail_stale, open_storage
 from spaces import SPACES, companion, load_space
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
@@ -36,7 +37,6 @@ PRUNERS = ("successive-halving", "hyperband", "median", "none")
 IDENTITY = ("space", "data", "epochs", "vectors")
 # how the search proceeds: a resumed study may change them, and records each change
 SEARCH_SETTINGS = ("sampler", "pruner", "seed")
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="total finished trials the study should reach (default 50, or "
         "unlimited when only --timeout is given)",
     )
-    parser.add_argument("--timeout", type=float, default=None, help="stop after SECONDS")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="wall budget in seconds: no trial starts after it, and a running trial ends at the "
+        "epoch that would overrun it (keeping its best epoch)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=int,
+        default=HEARTBEAT,
+        metavar="SECONDS",
+        help=f"a running trial's heartbeat interval (default {HEARTBEAT}); a trial silent for "
+        "twice that belongs to a dead worker: it is marked FAIL and its params run again "
+        "(every storage: SQLite, PostgreSQL/MySQL, Redis, journal file)",
+    )
+    parser.add_argument(
+        "--max-failures",
+        type=int,
+        default=3,
+        metavar="N",
+        help="stop with an error after N failed trials in a row (default 3; a diverged loss "
+        "does not count)",
+    )
     parser.add_argument("--study", default="imdb", help="study name (default: imdb)")
     parser.add_argument(
         "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
@@ -286,6 +309,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--trials {args.trials}: expected a positive number of trials")
     if args.timeout is not None and args.timeout <= 0:
         parser.error(f"--timeout {args.timeout}: expected a positive number of seconds")
+    if args.heartbeat < 1:
+        parser.error(f"--heartbeat {args.heartbeat}: expected a positive number of seconds")
+    if args.max_failures < 1:
+        parser.error(f"--max-failures {args.max_failures}: expected a positive number")
     if args.epochs < 1:
         parser.error(f"--epochs {args.epochs}: expected a positive number of epochs")
     if args.trials is None and args.timeout is None:
@@ -304,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             args, **(companion(args.space, "TOKENIZE") or {})
         )
         vectors = vector_settings_from_args(args)
-        opened = open_storage(storage)  # a bad URL fails before minutes of data loading
+        opened = open_storage(
+            storage, args.heartbeat
+        )  # a bad URL fails before minutes of data loading
         data = load_imdb(args.data, data_settings)
         settings = StudySettings(
             study=args.study,
@@ -335,15 +364,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if baseline.stored(study) is not None:
         print(baseline.describe(baseline.stored(study)))
-    done = sum(counts(study)[s.name.lower()] for s in FINISHED)
-    remaining = None if args.trials is None else args.trials - done
+    fail_stale(study)  # trials of workers that died since the last run: FAIL, queued again
+    budget = Budget(args.trials, args.max_failures)
+    done = budget.finished(study)
+    left = budget.left(study)
     print(
         f"study {args.study!r} in {storage}: {done} finished trials"
-        + (f", running {remaining} more" if remaining is not None else "")
+        + (f", running {max(left, 0)} more" if left is not None else "")
         + f" (space={args.space}, sampler={args.sampler}, pruner={args.pruner}, "
         f"epochs<={args.epochs}, train={len(data.train.y)}, val={len(data.val.y)})"
     )
-    if remaining is not None and remaining <= 0:
+    if args.trials is not None and done >= args.trials:
         print(
             f"the study already has {done} >= {args.trials} finished trials; "
             "pass a larger --trials to add more"
@@ -351,23 +382,22 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(study, storage))
         return 0
 
-    objective = make_objective(space, data, epochs=args.epochs, seed=args.seed, vectors=vectors)
     start = time.perf_counter()
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    objective = make_objective(
+        space, data, epochs=args.epochs, seed=args.seed, vectors=vectors, deadline=deadline
+    )
+
+    def claimed(trial: optuna.Trial) -> float:
+        budget.claim(trial)
+        return objective(trial)
+
     try:
         with warnings.catch_warnings(), interrupt.handling():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            # other workers on the same storage count too: stop once the study has its total
-            stop = [optuna.study.MaxTrialsCallback(args.trials, states=FINISHED)]
-            study.optimize(
-                objective,
-                n_trials=remaining,
-                timeout=args.timeout,
-                catch=(Exception,),
-                callbacks=[_log_trial, _stop_on_signal, *(stop if args.trials else [])],
-                gc_after_trial=True,
-                show_progress_bar=sys.stderr.isatty(),  # no bar in log files
-            )
+            run_until_done(study, claimed, budget, deadline, args.heartbeat)
             interrupt.check()  # a signal that came between trials
+        fail_stale(study)
     except KeyboardInterrupt as exc:
         code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
         print(
@@ -377,9 +407,56 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(summary(study, storage))
         return code
+    if budget.error():
+        print(summary(study, storage))
+        print(f"error: {budget.error()}", file=sys.stderr)
+        return 1
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
     print(summary(study, storage))
     return 0
+
+
+def run_until_done(
+    study: optuna.Study,
+    objective,
+    budget: Budget,
+    deadline: float | None,
+    heartbeat: int,
+) -> None:
+    """Run trials until the study has its total of finished trials, the deadline passes, or the
+    search is broken. When the rest of the total is running in other workers, wait for them:
+    one may fail, or die and be queued again (its heartbeat stops), and then this worker runs
+    it, so the total is reached exactly and no dead worker's trial is lost."""
+    waiting = False
+    while not budget.broken and not interrupt.requested():
+        timeout = None if deadline is None else deadline - time.monotonic()
+        if timeout is not None and timeout <= 0:
+            return
+        left = budget.left(study)
+        if left is not None and left <= 0:
+            if budget.finished(study) >= budget.total:
+                return
+            if not waiting:
+                print(
+                    f"waiting for {-left + budget.total - budget.finished(study)} trial(s) "
+                    "running in other workers, to run again any that fail"
+                )
+                waiting = True
+            time.sleep(min(5.0, heartbeat))
+            fail_stale(study)
+            continue
+        waiting = False
+        study.optimize(
+            objective,
+            n_trials=left,  # failed ones count here but not in the total: the loop runs more
+            timeout=timeout,
+            catch=(Exception,),
+            callbacks=[_log_trial, _stop_on_signal, budget],
+            gc_after_trial=True,
+            show_progress_bar=sys.stderr.isatty(),  # no bar in log files
+        )
+        if budget.total is None:
+            return
 
 
 def _strip_traceback(record: logging.LogRecord) -> bool:

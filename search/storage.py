@@ -2,43 +2,134 @@
 
 from __future__ import annotations
 
+import sys
+import time
 import warnings
 from pathlib import Path
 
 import optuna
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages._heartbeat import BaseHeartbeat  # what RDBStorage implements, too
+from optuna.trial import FrozenTrial, TrialState
+
+HEARTBEAT = 60  # seconds between a running trial's heartbeats; stale after twice that
+RETRIES = 2  # a trial whose worker died twice in a row (out of memory, say) is not queued again
+HEARTBEAT_ATTR = "heartbeat"
 
 
 def default_storage(study: str) -> str:
     return f"sqlite:///studies/{study}.db"
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
-    for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``."""
-    try:
-        if url.startswith("redis://"):
-            from optuna.storages.journal import JournalRedisBackend
+class RetryStale(RetryHeartbeatStaleTrialCallback):
+    """Queue a dead worker's trial again with the same params, and say so."""
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.JournalStorage(JournalRedisBackend(url))
-        if url.startswith("journal:"):
-            from optuna.storages.journal import JournalFileBackend
-
-            return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-        if url.startswith("sqlite:///"):
-            path = Path(url.removeprefix("sqlite:///")).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
-        # the heartbeat lets any worker mark a trial whose process died as FAIL
+    def __init__(self, grace: int) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+            super().__init__(max_retry=RETRIES)
+        self.grace = grace
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        history = trial.system_attrs.get("retry_history", [])
+        again = len(history) < RETRIES
+        print(
+            f"trial {trial.number} FAIL: its worker sent no heartbeat for {self.grace}s "
+            f"(killed or lost); "
+            + ("its params are queued again" if again else f"not retried ({RETRIES} retries)"),
+            file=sys.stderr,
+        )
+        super().__call__(study, trial)
+
+
+class JournalHeartbeatStorage(optuna.storages.JournalStorage, BaseHeartbeat):
+    """A journal storage (file or Redis) with the heartbeat Optuna gives only RDBStorage: each
+    running trial stamps a system attr every ``heartbeat_interval`` seconds (the worker's wall
+    clock, so workers on several machines need synchronised clocks); a RUNNING trial whose last
+    stamp, or start, is older than ``grace_period`` belongs to a dead worker."""
+
+    def __init__(self, backend, *, heartbeat_interval: int, grace_period: int, callback) -> None:
+        super().__init__(backend)
+        self.heartbeat_interval, self.grace_period, self.callback = (
+            heartbeat_interval,
+            grace_period,
+            callback,
+        )
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another worker judged it stale meanwhile
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        now = time.time()
+        stale = []
+        for trial in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+            start = trial.datetime_start.timestamp() if trial.datetime_start else now
+            if now - trial.system_attrs.get(HEARTBEAT_ATTR, start) > self.grace_period:
+                stale.append(trial._trial_id)
+        return stale
+
+    def get_heartbeat_interval(self) -> int | None:
+        return self.heartbeat_interval
+
+    def get_heartbeat_stale_trial_callback(self):
+        return self.callback
+
+
+def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseStorage:
+    """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
+    for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``.
+
+    Every kind gets a heartbeat every ``heartbeat`` seconds: a trial whose worker died (kill -9, a
+    lost machine) is marked FAIL by any worker after twice that, and its params run again."""
+    grace = 2 * heartbeat
+    retry = RetryStale(grace)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if url.startswith("redis://") or url.startswith("journal:"):
+                from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
+
+                backend = (
+                    JournalRedisBackend(url)
+                    if url.startswith("redis://")
+                    else JournalFileBackend(url.removeprefix("journal:"))
+                )
+                return JournalHeartbeatStorage(
+                    backend, heartbeat_interval=heartbeat, grace_period=grace, callback=retry
+                )
+            if url.startswith("sqlite:///"):
+                path = Path(url.removeprefix("sqlite:///")).expanduser()
+                path.parent.mkdir(parents=True, exist_ok=True)
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=heartbeat,
+                grace_period=grace,
+                heartbeat_stale_trial_callback=retry,
+                engine_kwargs=_engine_kwargs(url),
+            )
     except Exception as exc:
         raise ValueError(
             f"Cannot open storage {url!r}: {exc}. Expected an Optuna storage URL such as "
             f"{default_storage('imdb')!r}, 'postgresql://user@127.0.0.1:5432/db', "
             "'redis://127.0.0.1:6379' or 'journal:studies/imdb.log'"
         ) from exc
+
+
+def _engine_kwargs(url: str) -> dict:
+    """A server database drops idle connections (restarts, ``pg_terminate_backend``): test each
+    pooled connection before use rather than fail a trial's write on a dead one."""
+    return {} if url.startswith("sqlite") else {"pool_pre_ping": True}
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Mark this study's trials of dead workers FAIL and queue their params again (Optuna does it
+    before each trial; a run does it at start-up and at its end, too)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def load_study(name: str, storage: str | None = None) -> optuna.Study:

@@ -117,10 +117,10 @@ def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
 def test_a_failing_trial_does_not_stop_the_study(run, capsys):
     assert run("--trials", "3", space=f"{TINY}:flaky") == 0
     trials = load(run.storage).trials
-    assert [t.state.name == "FAIL" for t in trials] == [False, True, False]
+    # a failed trial does not count towards the total: the run goes on to 3 finished
+    assert [t.state.name == "FAIL" for t in trials] == [False, True, False, False]
     assert "lstm_units=[0]" in trials[1].user_attrs["fail_reason"]
     assert "FAIL" in capsys.readouterr().out
-    # a failed trial does not count towards the total: the same command runs one more
     assert run("--trials", "3", space=f"{TINY}:flaky") == 0
     assert len(load(run.storage).trials) == 4
 
@@ -238,12 +238,14 @@ def test_memory_does_not_grow_over_trials(tiny_data):
 
 
 @pytest.mark.parametrize(
-    "storage", ["postgresql://root@127.0.0.1:5432/test", "redis://127.0.0.1:6379"]
+    "storage", ["postgresql://root@127.0.0.1:5432/test", "redis://127.0.0.1:6379", "journal"]
 )
-def test_two_workers_share_one_study(imdb_dir, storage):
-    """Two processes on one PostgreSQL (or Redis journal) study stop at the shared total."""
+def test_two_workers_share_one_study(imdb_dir, storage, tmp_path):
+    """Two processes on one PostgreSQL, Redis or journal-file study stop at the shared total."""
     import uuid
 
+    if storage == "journal":
+        storage = f"journal:{tmp_path / 'j.log'}"
     name = f"workers-{uuid.uuid4().hex[:8]}"
     optimize.open_storage(storage)  # on a fresh database, create the schema once, not racing
     command = [
@@ -273,7 +275,7 @@ def test_two_workers_share_one_study(imdb_dir, storage):
         assert [w.returncode for w in workers] == [0, 0], outputs
         study = optuna.load_study(study_name=name, storage=optimize.open_storage(storage))
         finished = [t for t in study.trials if t.state.is_finished()]
-        assert 4 <= len(finished) <= 5  # a worker may finish the trial it had started
+        assert len(finished) == 4  # exactly: a worker never starts a trial past the total
         assert all("curves" in t.user_attrs for t in finished)
         assert {"0", "1"} == {
             line.split()[1]
@@ -351,3 +353,70 @@ def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, capsys):
     assert study.user_attrs["settings_changes"] == [
         {"from_trial": 0, "sampler": "random", "seed": None}
     ]
+
+
+def test_a_broken_search_stops_with_an_error_instead_of_failing_every_trial(run, capsys):
+    assert run("--trials", "10", space=f"{TINY}:broken") == 1
+    assert len(load(run.storage).trials) == 3  # --max-failures default
+    err = capsys.readouterr().err
+    assert "3 trials in a row failed (last: trial 2: ValueError: Invalid model param" in err
+    assert run("--trials", "10", "--max-failures", "1", space=f"{TINY}:broken") == 1
+    assert len(load(run.storage).trials) == 4
+
+
+def test_workers_that_ask_together_do_not_overshoot_the_total():
+    from search.budget import Budget, NotNeeded
+
+    study = optuna.create_study()
+    study.tell(study.ask(), 0.5)
+    first, second, third = study.ask(), study.ask(), study.ask()
+    budget = Budget(total=3)
+    budget.claim(first)
+    budget.claim(second)
+    with pytest.raises(NotNeeded):
+        budget.claim(third)  # finished 1 + running 0..2 make the total
+    study.tell(third, state=optuna.trial.TrialState.FAIL)
+    study.tell(first, state=optuna.trial.TrialState.FAIL)
+    assert budget.left(study) == 1  # the failed one is run again
+
+
+@pytest.mark.parametrize(
+    "storage", ["postgresql://root@127.0.0.1:5432/test", "redis://127.0.0.1:6379", "journal"]
+)
+def test_a_killed_worker_trial_is_failed_and_its_params_run_again(imdb_dir, tmp_path, storage):
+    """kill -9 mid-trial leaves the trial RUNNING; with a 1 s heartbeat the next run finds it
+    stale at start-up, marks it FAIL, runs its params again and reaches the exact total."""
+    import uuid
+
+    if storage == "journal":
+        storage = f"journal:{tmp_path / 'j.log'}"
+    name = f"killed-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "trial-started"
+    command = [
+        sys.executable, "-m", "search.optimize", "--study", name, "--storage", storage,
+        "--space", f"{TINY}:announced", "--epochs", "30", "--trials", "2", "--pruner", "none",
+        "--heartbeat", "1", "--no-baseline", *tiny_data_args(imdb_dir),
+    ]  # fmt: skip
+    env = {**os.environ, "LSTM_SEARCH_TEST_MARKER": str(marker)}
+    optimize.open_storage(storage)  # the schema, once
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.kill()
+        proc.communicate(timeout=60)
+        opened = optimize.open_storage(storage)
+        trials = optuna.load_study(study_name=name, storage=opened).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "RUNNING"]
+        time.sleep(2.5)  # the grace period: twice the heartbeat
+        env["LSTM_SEARCH_TEST_MARKER"] = str(tmp_path / "second-run")
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "trial 1 FAIL: its worker sent no heartbeat for 2s" in done.stderr
+        trials = optuna.load_study(study_name=name, storage=opened).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+        assert trials[2].params == trials[1].params
+        assert trials[2].system_attrs["failed_trial"] == 1
+    finally:
+        optuna.delete_study(study_name=name, storage=optimize.open_storage(storage))

@@ -1,0 +1,92 @@
+"""How many trials a run still starts: the study's exact total of finished trials over every
+worker on the storage, and when failures in a row mean the search itself is broken.
+
+Optuna's ``n_trials`` counts this process's attempts, failed ones included, and
+``MaxTrialsCallback`` lets workers that start together overshoot. Here a failed trial does not
+count, a trial that finds the total already taken by lower-numbered trials steps aside before it
+trains, and, like KerasTuner's ``max_consecutive_failed_trials``, a few failures in a row stop
+the run with an error instead of burning the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+NOT_NEEDED = "not run: the study's total was reached by other workers' trials"
+DIVERGED = "loss became NaN/inf (TerminateOnNaN stopped training)"  # a bad point, not a bug
+
+
+class NotNeeded(Exception):
+    """This trial would go past the study's total."""
+
+
+@dataclass
+class Budget:
+    """The ``total`` finished trials a study should reach (None: no limit), shared by workers.
+    Also an Optuna callback: it stops this worker once the total is finished or running
+    elsewhere, or after ``max_failures`` failed trials in a row."""
+
+    total: int | None
+    max_failures: int = 3
+    failures: int = 0  # in a row, this worker
+    finished_here: int = 0
+    failed_here: int = 0
+    last_failure: str = ""
+
+    def finished(self, study: optuna.Study) -> int:
+        return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+    def left(self, study: optuna.Study) -> int | None:
+        """Trials still to start: the total less the finished and running ones (None: no total)."""
+        if self.total is None:
+            return None
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return self.total - self.finished(study) - len(running)
+
+    def claim(self, trial: optuna.Trial) -> None:
+        """Called as a trial starts: step aside if the finished trials and the running ones
+        numbered up to this one already make the total (workers that asked at the same moment)."""
+        if self.total is None:
+            return
+        study = trial.study
+        ahead = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.number <= trial.number
+        ]
+        if self.finished(study) + len(ahead) > self.total:
+            trial.set_user_attr("fail_reason", NOT_NEEDED)
+            raise NotNeeded(NOT_NEEDED)
+
+    @property
+    def broken(self) -> bool:
+        return self.failures >= self.max_failures
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        reason = trial.user_attrs.get("fail_reason", "")
+        if trial.state in FINISHED:
+            self.failures, self.finished_here = 0, self.finished_here + 1
+        elif trial.state == TrialState.FAIL and reason not in (NOT_NEEDED, DIVERGED):
+            self.failures, self.failed_here = self.failures + 1, self.failed_here + 1
+            self.last_failure = f"trial {trial.number}: {reason or 'no reason recorded'}"
+        left = self.left(study)
+        if self.broken or (left is not None and left <= 0):
+            study.stop()
+
+    def error(self) -> str | None:
+        """Why this run should exit non-zero: the search is broken rather than a trial unlucky."""
+        if self.broken:
+            return (
+                f"{self.failures} trials in a row failed (last: {self.last_failure}); the search "
+                "itself looks broken: fix the cause and run the same command to resume"
+            )
+        if self.failed_here and not self.finished_here:
+            return (
+                f"all {self.failed_here} trials of this run failed (last: {self.last_failure}); "
+                "fix the cause and run the same command to resume"
+            )
+        return None
