@@ -28,7 +28,7 @@ from search.data import DataSettings, add_data_arguments, load_imdb, settings_fr
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
 from search.objective import make_objective
 from search.presets import PRESETS, SEED_DATA
-from search.storage import HEARTBEAT, default_storage, fail_stale, open_storage
+from search.storage import HEARTBEAT, default_storage, fail_stale, open_storage, redact
 from spaces import SPACES, companion, load_space
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
@@ -133,8 +133,12 @@ def create_or_resume(
         direction="minimize",
         load_if_exists=True,
     )
-    current = dataclasses.asdict(settings)
+    # where the study lives is not what it is, and its URL may hold a password: not stored
+    current = {k: v for k, v in dataclasses.asdict(settings).items() if k != "storage"}
     stored = study.user_attrs.get("settings")
+    if stored is not None and "storage" in stored:  # stored by an earlier version: drop it
+        stored = {k: v for k, v in stored.items() if k != "storage"}
+        study.set_user_attr("settings", stored)
     if stored is None:
         study.set_user_attr("settings", current)
         study.set_user_attr("objective", "best val_loss (lower is better)")
@@ -148,9 +152,9 @@ def create_or_resume(
             f"{key}: study has {old!r}, this run {new!r}" for key, (old, new) in clashes.items()
         )
         raise ValueError(
-            f"Study {settings.study!r} in {settings.storage!r} was created with other settings "
-            f"({lines}). Mixing them would make its trials incomparable: rerun with the study's "
-            "settings, or start a new study with --study NAME."
+            f"Study {settings.study!r} in {redact(settings.storage)!r} was created with other "
+            f"settings ({lines}). Mixing them would make its trials incomparable: rerun with the "
+            "study's settings, or start a new study with --study NAME."
         )
     changed = {k: current[k] for k in SEARCH_SETTINGS if stored.get(k) != current[k]}
     if changed:  # allowed (the trials stay comparable), but the study must say what ran
@@ -213,6 +217,7 @@ def counts(study: optuna.Study) -> dict[str, int]:
 
 
 def summary(study: optuna.Study, storage: str) -> str:
+    storage = redact(storage)
     c = counts(study)
     lines = [
         f"study {study.study_name!r}: {c['complete']} complete, {c['pruned']} pruned, "
@@ -360,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             print("baseline: TF-IDF + logistic regression on the same split (once per study)")
             baseline.store(study, baseline.run_baseline(data.source, data_settings))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
         return 2
     if baseline.stored(study) is not None:
         print(baseline.describe(baseline.stored(study)))
@@ -369,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     done = budget.finished(study)
     left = budget.left(study)
     print(
-        f"study {args.study!r} in {storage}: {done} finished trials"
+        f"study {args.study!r} in {redact(storage)}: {done} finished trials"
         + (f", running {max(left, 0)} more" if left is not None else "")
         + f" (space={args.space}, sampler={args.sampler}, pruner={args.pruner}, "
         f"epochs<={args.epochs}, train={len(data.train.y)}, val={len(data.val.y)})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import sys
 import time
 import warnings
@@ -15,6 +17,13 @@ from optuna.trial import FrozenTrial, TrialState
 HEARTBEAT = 60  # seconds between a running trial's heartbeats; stale after twice that
 RETRIES = 2  # a trial whose worker died twice in a row (out of memory, say) is not queued again
 HEARTBEAT_ATTR = "heartbeat"
+
+
+def redact(text: str, url: str | None = None) -> str:
+    """``text`` (a URL, or a message about ``url``) with every storage password shown as ***."""
+    hidden = re.sub(r"(\w+://[^:/@\s]*:)[^@/\s]+@", r"\1***@", text)
+    match = re.search(r"\w+://[^:/@\s]*:([^@/\s]+)@", url or "")
+    return hidden.replace(match.group(1), "***") if match else hidden
 
 
 def default_storage(study: str) -> str:
@@ -103,6 +112,24 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
             if url.startswith("sqlite:///"):
                 path = Path(url.removeprefix("sqlite:///")).expanduser()
                 path.parent.mkdir(parents=True, exist_ok=True)
+            return _rdb_storage(url, heartbeat=heartbeat, grace=grace, retry=retry)
+    except Exception as exc:
+        raise ValueError(
+            f"Cannot open storage {redact(url)!r}: {redact(str(exc), url)}. "
+            "Expected an Optuna storage URL such as "
+            f"{default_storage('imdb')!r}, 'postgresql://user@127.0.0.1:5432/db', "
+            "'redis://127.0.0.1:6379' or 'journal:studies/imdb.log'"
+        ) from exc
+
+
+def _rdb_storage(url: str, *, heartbeat: int, grace: int, retry, attempts: int = 6):
+    """RDBStorage, created again when workers starting together on a fresh database race to
+    create its tables (``table studies already exists``, a duplicate ``alembic_version`` or
+    ``studydirection`` type): the loser finds the winner's schema on the next try."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(attempts):
+        try:
             return optuna.storages.RDBStorage(
                 url,
                 heartbeat_interval=heartbeat,
@@ -110,12 +137,12 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
                 heartbeat_stale_trial_callback=retry,
                 engine_kwargs=_engine_kwargs(url),
             )
-    except Exception as exc:
-        raise ValueError(
-            f"Cannot open storage {url!r}: {exc}. Expected an Optuna storage URL such as "
-            f"{default_storage('imdb')!r}, 'postgresql://user@127.0.0.1:5432/db', "
-            "'redis://127.0.0.1:6379' or 'journal:studies/imdb.log'"
-        ) from exc
+        except SQLAlchemyError as exc:
+            message = str(exc).lower()
+            racing = any(w in message for w in ("already exists", "duplicate", "unique", "locked"))
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
 
 
 def _engine_kwargs(url: str) -> dict:
@@ -140,5 +167,5 @@ def load_study(name: str, storage: str | None = None) -> optuna.Study:
     opened = open_storage(url)
     names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
     if name not in names:
-        raise ValueError(f"No study {name!r} in {url!r}; it has {sorted(names)}")
+        raise ValueError(f"No study {name!r} in {redact(url)!r}; it has {sorted(names)}")
     return optuna.load_study(study_name=name, storage=opened)

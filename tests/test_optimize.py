@@ -420,3 +420,73 @@ def test_a_killed_worker_trial_is_failed_and_its_params_run_again(imdb_dir, tmp_
         assert trials[2].system_attrs["failed_trial"] == 1
     finally:
         optuna.delete_study(study_name=name, storage=optimize.open_storage(storage))
+
+
+def test_a_storage_password_is_never_shown_nor_stored(run, imdb_dir, tmp_path, capsys):
+    """PostgreSQL here trusts local connections, so any password connects: the study runs, and
+    the password is in no output, no study attr and no report page."""
+    import json
+    import uuid
+
+    from analysis import report
+
+    name = f"secret-{uuid.uuid4().hex[:8]}"
+    url = "postgresql://root:hunter2secret@127.0.0.1:5432/test"
+    args = ["--study", name, "--storage", url, "--space", f"{TINY}:space", "--epochs", "1"]
+    try:
+        assert main([*args, "--trials", "1", *tiny_data_args(imdb_dir)]) == 0
+        assert main([*args, "--trials", "1", *tiny_data_args(imdb_dir), "--maxlen", "7"]) == 2
+        assert report.main(["--study", name, "--storage", url, "--out", str(tmp_path / "r")]) == 0
+        out = capsys.readouterr()
+        study = optuna.load_study(study_name=name, storage=url)
+        stored = json.dumps([study.user_attrs, [t.user_attrs for t in study.trials]])
+        pages = "".join(p.read_text(errors="ignore") for p in (tmp_path / "r").rglob("*.*"))
+        assert "root:***@127.0.0.1" in out.out
+        for text in (out.out, out.err, stored, pages):
+            assert "hunter2secret" not in text
+    finally:
+        optuna.delete_study(study_name=name, storage=url)
+    assert main(["--study", name, "--storage", "postgresql://root:hunter2secret@nohost/x"]) == 2
+    err = capsys.readouterr().err
+    assert "hunter2secret" not in err and "root:***@nohost" in err
+
+
+def _open_and_create(url: str, name: str, barrier) -> None:
+    barrier.wait()
+    optuna.create_study(study_name=name, storage=optimize.open_storage(url), load_if_exists=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_starting_together_on_a_fresh_database_all_start(tmp_path, backend):
+    """The schema-creation race: four processes open one fresh database at the same moment."""
+    import multiprocessing
+    import uuid
+
+    import psycopg
+
+    database = f"race_{uuid.uuid4().hex[:8]}"
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        with psycopg.connect("postgresql://root@127.0.0.1:5432/test", autocommit=True) as db:
+            db.execute(f"CREATE DATABASE {database}")
+        url = f"postgresql://root@127.0.0.1:5432/{database}"
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    workers = [
+        context.Process(target=_open_and_create, args=(url, "race", barrier)) for _ in range(4)
+    ]
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+        assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+        assert [s.study_name for s in optuna.get_all_study_summaries(url)] == ["race"]
+    finally:
+        if backend == "postgresql":
+            import sqlalchemy
+
+            sqlalchemy.create_engine(url).dispose()
+            with psycopg.connect("postgresql://root@127.0.0.1:5432/test", autocommit=True) as db:
+                db.execute(f"DROP DATABASE {database} WITH (FORCE)")
