@@ -22,7 +22,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import baseline, interrupt
+from search import baseline, interrupt, workers
 from search.budget import Budget
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
@@ -235,7 +235,7 @@ def summary(study: optuna.Study, storage: str) -> str:
         f"best_epoch={attrs.get('best_epoch')} "
         f"gap_acc={attrs.get('gap_accuracy', float('nan')):+.4f}",
         "params: " + json.dumps(best.params),
-        f"dashboard: optuna-dashboard {storage}",
+        f"dashboard: optuna-dashboard {storage.removeprefix('journal:')}",
         f"rerun and export: python -m search.rerun --study {study.study_name} "
         f"--storage {storage} --trial {best.number}",
     ]
@@ -270,6 +270,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"a running trial's heartbeat interval (default {HEARTBEAT}); a trial silent for "
         "twice that belongs to a dead worker: it is marked FAIL and its params run again "
         "(every storage: SQLite, PostgreSQL/MySQL, Redis, journal file)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N worker processes on this machine, each with its share of the cores "
+        "(default 1; see README, 'Many workers')",
     )
     parser.add_argument(
         "--max-failures",
@@ -316,6 +324,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--timeout {args.timeout}: expected a positive number of seconds")
     if args.heartbeat < 1:
         parser.error(f"--heartbeat {args.heartbeat}: expected a positive number of seconds")
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers}: expected a positive number of processes")
     if args.max_failures < 1:
         parser.error(f"--max-failures {args.max_failures}: expected a positive number")
     if args.epochs < 1:
@@ -327,6 +337,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    workers.limit_threads()  # a worker of --workers N: its share of the cores
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     _one_line_failures()
     storage = args.storage or default_storage(args.study)
@@ -393,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         space, data, epochs=args.epochs, seed=args.seed, vectors=vectors, deadline=deadline
     )
 
+    if args.workers > 1:
+        return run_workers(args, sys.argv[1:] if argv is None else argv, study, budget, storage)
+
     def claimed(trial: optuna.Trial) -> float:
+        if workers.worker_id() is not None:
+            trial.set_user_attr("worker", workers.worker_id())
         budget.claim(trial)
         return objective(trial)
 
@@ -419,6 +435,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
     print(summary(study, storage))
     return 0
+
+
+def run_workers(
+    args: argparse.Namespace, argv: list[str], study: optuna.Study, budget: Budget, storage: str
+) -> int:
+    """``--workers N``: the study is ready (presets queued, baseline stored); N processes run it."""
+    if storage.startswith("sqlite"):
+        print(
+            f"warning: {args.workers} workers on SQLite take turns writing and may fail with "
+            "'database is locked'; a journal file (--storage journal:studies/"
+            f"{args.study}.log) or PostgreSQL suits several workers",
+            file=sys.stderr,
+        )
+    total = f"/{args.trials}" if args.trials else ""
+    with interrupt.handling():
+        code = workers.run(argv, args.workers, lambda: f"{budget.finished(study)}{total} finished")
+    fail_stale(study)
+    print(summary(study, storage))
+    if code in (130, 143):
+        print("interrupted: run the same command to resume", file=sys.stderr)
+    return code
 
 
 def run_until_done(

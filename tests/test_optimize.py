@@ -490,3 +490,29 @@ def test_workers_starting_together_on_a_fresh_database_all_start(tmp_path, backe
             sqlalchemy.create_engine(url).dispose()
             with psycopg.connect("postgresql://root@127.0.0.1:5432/test", autocommit=True) as db:
                 db.execute(f"DROP DATABASE {database} WITH (FORCE)")
+
+
+def test_workers_option_runs_processes_that_share_the_total(imdb_dir, tmp_path):
+    storage = f"journal:{tmp_path / 'w.log'}"
+    command = [
+        sys.executable, "-m", "search.optimize", "--study", "w", "--storage", storage,
+        "--space", f"{TINY}:space", "--epochs", "1", "--trials", "4", "--workers", "2",
+        *tiny_data_args(imdb_dir),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "started 2 workers, 1 CPU thread(s) each" in done.stdout
+    study = optuna.load_study(study_name="w", storage=optimize.open_storage(storage))
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert len(finished) == 4 and len(study.trials) == 4
+    shown = [s for s in done.stdout.splitlines() if s.startswith("[worker ") and " trial " in s]
+    assert len(shown) == 4 and all("finished]" in line for line in shown), done.stdout
+    assert {t.user_attrs["worker"] for t in study.trials} <= {1, 2}
+    assert "/4 finished]" in shown[-1]
+
+
+def test_workers_on_sqlite_warn_and_suggest_a_journal(imdb_dir, tmp_path, capsys):
+    args = ["--study", "s", "--storage", f"sqlite:///{tmp_path / 's.db'}", "--trials", "1"]
+    args += ["--space", f"{TINY}:space", "--epochs", "1", "--workers", "2", "--no-baseline"]
+    assert main([*args, *tiny_data_args(imdb_dir)]) == 0
+    assert "journal:studies/s.log" in capsys.readouterr().err
