@@ -516,3 +516,43 @@ def test_workers_on_sqlite_warn_and_suggest_a_journal(imdb_dir, tmp_path, capsys
     args += ["--space", f"{TINY}:space", "--epochs", "1", "--workers", "2", "--no-baseline"]
     assert main([*args, *tiny_data_args(imdb_dir)]) == 0
     assert "journal:studies/s.log" in capsys.readouterr().err
+
+
+def test_a_terminated_database_connection_loses_no_trial(imdb_dir, tmp_path):
+    """pg_terminate_backend on every connection of a worker, mid-trial: pooled connections are
+    pinged before use and replaced, so the trial and the study finish."""
+    import uuid
+
+    import psycopg
+
+    name = f"outage-{uuid.uuid4().hex[:8]}"
+    storage = f"postgresql://root@127.0.0.1:5432/test?application_name={name}"
+    marker = tmp_path / "trial-started"
+    command = [
+        sys.executable, "-m", "search.optimize", "--study", name, "--storage", storage,
+        "--space", f"{TINY}:announced", "--epochs", "4", "--trials", "3", "--pruner", "none",
+        "--no-baseline", *tiny_data_args(imdb_dir),
+    ]  # fmt: skip
+    env = {**os.environ, "LSTM_SEARCH_TEST_MARKER": str(marker)}
+    optimize.open_storage(storage)
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with psycopg.connect("postgresql://root@127.0.0.1:5432/test", autocommit=True) as db:
+            killed = db.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (name,),
+            ).fetchone()[0]
+        assert killed >= 1
+        output = proc.communicate(timeout=600)[0]
+        assert proc.returncode == 0, output
+        study = optuna.load_study(study_name=name, storage=storage)
+        assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3, output
+    finally:
+        proc.kill()
+        optuna.delete_study(study_name=name, storage=storage)
