@@ -31,6 +31,9 @@ _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
+MAX_MAXLEN = 5000  # twice IMDB's longest review: beyond it only padding, and memory, grow
+
+
 @dataclass(frozen=True)
 class DataSettings:
     """How reviews become integer sequences; part of the cache key and of a study's identity.
@@ -57,8 +60,11 @@ class DataSettings:
     def __post_init__(self) -> None:
         if self.vocab_size < 3:
             raise ValueError(f"vocab_size={self.vocab_size!r}; expected an integer >= 3")
-        if self.maxlen < 1:
-            raise ValueError(f"maxlen={self.maxlen!r}; expected an integer >= 1")
+        if not 1 <= self.maxlen <= MAX_MAXLEN:
+            raise ValueError(
+                f"maxlen={self.maxlen!r}; expected 1..{MAX_MAXLEN} tokens (IMDB's longest "
+                "review has about 2,500 words)"
+            )
         if not 0.0 < self.val_split < 1.0:
             raise ValueError(f"val_split={self.val_split!r}; expected a fraction in (0, 1)")
         for name in ("padding", "truncating"):
@@ -271,6 +277,13 @@ def stratified_split(
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
         n_val = int(round(len(members) * fraction))
+        if n_val == 0 or n_val == len(members):
+            side = "validation" if n_val == 0 else "training"
+            raise ValueError(
+                f"--val-split {fraction}: leaves no {side} review of the {len(members)} with "
+                f"label {int(label)}; choose a fraction that leaves both splits reviews of each "
+                "label (default 0.2)"
+            )
         val_idx.append(members[:n_val])
         train_idx.append(members[n_val:])
     return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))

@@ -322,6 +322,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--trials {args.trials}: expected a positive number of trials")
     if args.timeout is not None and args.timeout <= 0:
         parser.error(f"--timeout {args.timeout}: expected a positive number of seconds")
+    if not args.study.strip() or "/" in args.study:
+        parser.error(f"--study {args.study!r}: expected a name such as imdb (no slashes)")
     if args.heartbeat < 1:
         parser.error(f"--heartbeat {args.heartbeat}: expected a positive number of seconds")
     if args.workers < 1:
@@ -343,9 +345,15 @@ def main(argv: list[str] | None = None) -> int:
     storage = args.storage or default_storage(args.study)
     try:
         space = load_space(args.space)
-        data_settings: DataSettings = settings_from_args(
-            args, **(companion(args.space, "TOKENIZE") or {})
-        )
+        largest = companion(args.space, "TOKENIZE") or {}
+        data_settings: DataSettings = settings_from_args(args, **largest)
+        for key, need in largest.items():
+            if getattr(data_settings, key) < need:
+                raise ValueError(
+                    f"--{key.replace('_', '-')} {getattr(data_settings, key)}: space "
+                    f"{args.space!r} asks for up to {need}, so its trials would fail; leave "
+                    "the option out (the space's default) or pass at least that"
+                )
         vectors = vector_settings_from_args(args)
         opened = open_storage(
             storage, args.heartbeat

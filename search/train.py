@@ -387,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     add_vector_arguments(parser)
     args = parser.parse_args(argv)
 
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error(f"--batch-size {args.batch_size}: expected a positive number of reviews")
+    if args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: expected a positive number of epochs")
     custom = {"params": Preset(args.params, None, "--params")} if args.params else {}
     if args.all_presets:
         names = sorted(PRESETS, key=list(PRESETS).index)
@@ -396,10 +400,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         wanted = ".keras" if single else ".csv"
         if args.out.suffix != wanted:
-            raise SystemExit(
+            parser.error(
                 f"--out {str(args.out)!r}: expected a {wanted} path for "
                 f"{'one preset' if single else 'several presets'}"
             )
+        try:  # before minutes of training, not after
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            probe = args.out.parent / f".{args.out.name}.write-test"
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            reason = (
+                f"{exc.filename} is a file, not a folder"
+                if isinstance(exc, (FileExistsError, NotADirectoryError))
+                else exc.strerror
+            )
+            parser.error(f"--out {str(args.out)!r}: cannot write there ({reason})")
     try:
         return _train_and_report(args, names, custom)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -150,6 +150,11 @@ def test_bad_inputs_are_clear_errors_and_lose_nothing(run, capsys, tmp_path):
     assert run("--trials", "2", "--epochs", "5") == 2
     assert "epochs: study has 2, this run 5" in capsys.readouterr().err
     assert len(load(run.storage).trials) == 1  # nothing stored was touched
+    assert run("--trials", "1", space="default") == 2  # tiny data is cut at 16 tokens
+    assert "--maxlen 16: space 'default' asks for up to 800" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--study", "", "--trials", "1"])
+    assert "--study '': expected a name" in capsys.readouterr().err
     assert main(["--storage", "nosuchdb://x", "--trials", "1"]) == 2
     assert "Cannot open storage 'nosuchdb://x'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:

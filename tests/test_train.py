@@ -120,11 +120,44 @@ def test_cli_all_presets_writes_the_comparison_table(imdb_dir, tmp_path, capsys,
     assert "reported_test_acc" in capsys.readouterr().out
 
 
-def test_cli_rejects_a_wrong_out_suffix(imdb_dir, tmp_path):
-    with pytest.raises(SystemExit, match="expected a .csv path"):
+def test_cli_rejects_a_wrong_out_suffix(imdb_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
         train_mod.main(
             ["--all-presets", "--data", str(imdb_dir), "--out", str(tmp_path / "x.keras")]
         )
+    assert "expected a .csv path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--epochs", "0"], "--epochs 0: expected a positive number"),
+        (["--batch-size", "0"], "--batch-size 0: expected a positive number"),
+        (["--batch-size", "-5"], "--batch-size -5: expected a positive number"),
+        (["--out", "/etc/hostname/m.keras"], "/etc/hostname is a file, not a folder"),
+    ],
+)
+def test_cli_bad_options_are_one_line_errors_before_any_work(imdb_dir, capsys, bad, message):
+    with pytest.raises(SystemExit) as exit_info:
+        train_mod.main(["--preset", "bilstm", *tiny_data_args(imdb_dir), *bad])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--vocab-size", "2"], "vocab_size=2; expected an integer >= 3"),
+        (["--maxlen", "100000000"], "maxlen=100000000; expected 1..5000 tokens"),
+        (["--val-split", "0.001"], "--val-split 0.001: leaves no validation review"),
+        (["--val-split", "0.999"], "--val-split 0.999: leaves no training review"),
+    ],
+)
+def test_cli_bad_data_settings_are_one_line_errors(imdb_dir, capsys, bad, message):
+    assert train_mod.main(["--preset", "bilstm", "--data", str(imdb_dir), *bad]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 def test_cli_trains_any_params_given_as_json(imdb_dir, capsys):
