@@ -41,6 +41,26 @@ def probabilities(path: Path, texts: list[str]):
     return predict_texts(load(path), texts)
 
 
+def _texts(args: argparse.Namespace) -> list[str]:
+    """The reviews: the arguments, else ``--file``, else standard input; text must be UTF-8."""
+    if args.texts:
+        return args.texts
+    if args.file is not None:
+        if not args.file.is_file():
+            raise FileNotFoundError(f"--file {str(args.file)!r} not found")
+        data, where = args.file.read_bytes(), f"--file {str(args.file)!r}"
+    else:
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, so a wrong encoding is caught here
+        data = stdin.read() if stdin else sys.stdin.read().encode()
+        where = "standard input"
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{where} is not UTF-8 text (byte {exc.start}); convert it, e.g. iconv -t UTF-8"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m search.predict",
@@ -51,18 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("texts", nargs="*", help="reviews (default: --file or standard input)")
     parser.add_argument("--file", type=Path, default=None, help="one review a line")
     parser.add_argument("--json", action="store_true", help="JSON lines output")
-    parser.add_argument("--threshold", type=float, default=0.5)
-    args = parser.parse_args(argv)
-
-    if args.texts:
-        texts = args.texts
-    elif args.file is not None:
-        if not args.file.is_file():
-            print(f"error: --file {str(args.file)!r} not found", file=sys.stderr)
-            return 2
-        texts = args.file.read_text(encoding="utf-8").splitlines()
-    else:
-        texts = sys.stdin.read().splitlines()
+    parser.add_argument(
+        "--threshold", type=float, default=0.5, help="P(positive) from which a review is positive"
+    )
+    args = parser.parse_intermixed_args(argv)  # options and texts in any order
+    if not 0.0 <= args.threshold <= 1.0:
+        parser.error(f"--threshold {args.threshold}: expected a probability between 0 and 1")
+    try:
+        texts = _texts(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     texts = [text for text in texts if text.strip()]
     if not texts:
         print(

@@ -67,3 +67,29 @@ def test_empty_input_and_bad_paths_are_clear_errors(model_file, tmp_path, capsys
     assert "is not a Keras model file" in capsys.readouterr().err
     assert predict.main([str(model_file), "--file", str(tmp_path / "missing.txt")]) == 2
     assert "--file" in capsys.readouterr().err
+
+
+def test_options_and_texts_mix_in_any_order(model_file, capsys):
+    assert predict.main([str(model_file), "--json", "great film", "--threshold", "0.3"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "great film"
+
+
+def test_bad_threshold_and_non_utf8_text_are_one_line_errors(model_file, tmp_path, capsys):
+    for threshold in ("7", "-1"):
+        with pytest.raises(SystemExit) as exit_info:
+            predict.main([str(model_file), "text", "--threshold", threshold])
+        assert exit_info.value.code == 2
+        assert "expected a probability between 0 and 1" in capsys.readouterr().err
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    assert predict.main([str(model_file), "--file", str(latin1)]) == 2
+    assert "is not UTF-8 text (byte 3)" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-m", "search.predict", str(model_file)],
+        input=latin1.read_bytes(),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert b"standard input is not UTF-8 text" in done.stderr and b"Traceback" not in done.stderr
