@@ -258,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         help="retrain on train+val for the best epoch count, then test",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing model files")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun on data whose checksum differs from the study's (the test figures are then "
+        "not the study's)",
+    )
     parser.add_argument("--data", default=None, help="aclImdb directory or .tar.gz")
     parser.add_argument(
         "--unsup", default=None, help="the unlabeled reviews, for a study with domain vectors"
@@ -280,15 +286,20 @@ def main(argv: list[str] | None = None) -> int:
             **{k: v for k, v in settings["data"].items() if k != "checksum"}
         )
         data = load_imdb(args.data, data_settings)
+        if data.checksum != settings["data"]["checksum"] and not args.force:
+            raise ValueError(
+                f"the data at {data.source} is not the study's (checksum {data.checksum[:12]}, "
+                f"the study's {settings['data']['checksum'][:12]}): pass the data the study ran "
+                "on, or --force to rerun on this data anyway"
+            )
+        # the rerun is stored after minutes of training: find out now if the study is writable
+        study.set_user_attr("settings", study.user_attrs["settings"])
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if data.checksum != settings["data"]["checksum"]:
-        print(
-            f"warning: the data at {data.source} differs from the study's "
-            f"(checksum {data.checksum[:12]} vs {settings['data']['checksum'][:12]})",
-            file=sys.stderr,
-        )
+    except Exception as exc:  # a read-only or unreachable storage
+        print(f"error: cannot write to study {args.study!r}: {exc}", file=sys.stderr)
+        return 2
     test_texts = read_reviews(Path(data.source))["test"].texts
 
     rows = []

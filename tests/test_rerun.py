@@ -175,6 +175,15 @@ def test_refusals(study, imdb_dir, tmp_path, capsys):
     assert cli(study, imdb_dir, tmp_path) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert existing.read_text() == "keep me"
+    # other data would store test figures the study never ran on: refused unless forced
+    from tests.conftest import make_imdb
+
+    other = make_imdb(tmp_path / "other", seed=5)
+    before = optuna.load_study(study_name="r", storage=study).user_attrs
+    assert cli(study, other, tmp_path / "elsewhere") == 2
+    err = capsys.readouterr().err
+    assert "is not the study's (checksum" in err and "--force" in err
+    assert optuna.load_study(study_name="r", storage=study).user_attrs == before
 
 
 def test_export_is_exact_for_a_pooled_model_on_a_vocabulary_cut(imdb_dir):
