@@ -28,7 +28,14 @@ from search.data import DataSettings, add_data_arguments, load_imdb, settings_fr
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
 from search.objective import make_objective
 from search.presets import PRESETS, SEED_DATA
-from search.storage import HEARTBEAT, default_storage, fail_stale, open_storage, redact
+from search.storage import (
+    HEARTBEAT,
+    default_storage,
+    fail_stale,
+    open_storage,
+    redact,
+    sqlite_file,
+)
 from spaces import SPACES, companion, load_space
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
@@ -343,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     _one_line_failures()
     storage = args.storage or default_storage(args.study)
+    new_file = sqlite_file(storage)
+    new_file = new_file if new_file and not new_file.exists() else None
     try:
         space = load_space(args.space)
         largest = companion(args.space, "TOKENIZE") or {}
@@ -355,9 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                     "the option out (the space's default) or pass at least that"
                 )
         vectors = vector_settings_from_args(args)
-        opened = open_storage(
-            storage, args.heartbeat
-        )  # a bad URL fails before minutes of data loading
+        # a bad URL fails before minutes of data loading
+        opened = open_storage(storage, args.heartbeat)
         data = load_imdb(args.data, data_settings)
         settings = StudySettings(
             study=args.study,
@@ -372,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
         )
         study = create_or_resume(settings, opened)
+        if new_file is not None:  # a relative default path depends on the current folder
+            print(f"created {new_file.resolve()} for study {args.study!r}")
         if args.enqueue_presets is not False:
             enqueued = enqueue_presets(study, args.space)
             if enqueued:
@@ -385,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             baseline.store(study, baseline.run_baseline(data.source, data_settings))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
+        if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
+            new_file.unlink()  # a failed first command leaves no empty study file behind
         return 2
     if baseline.stored(study) is not None:
         print(baseline.describe(baseline.stored(study)))

@@ -87,6 +87,13 @@ class JournalHeartbeatStorage(optuna.storages.JournalStorage, BaseHeartbeat):
         return self.callback
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (relative paths are relative to the current folder)."""
+    return (
+        Path(url.removeprefix("sqlite:///")).expanduser() if url.startswith("sqlite:///") else None
+    )
+
+
 def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseStorage:
     """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
     for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``.
@@ -109,9 +116,8 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
                 return JournalHeartbeatStorage(
                     backend, heartbeat_interval=heartbeat, grace_period=grace, callback=retry
                 )
-            if url.startswith("sqlite:///"):
-                path = Path(url.removeprefix("sqlite:///")).expanduser()
-                path.parent.mkdir(parents=True, exist_ok=True)
+            if sqlite_file(url) is not None:
+                sqlite_file(url).parent.mkdir(parents=True, exist_ok=True)
             return _rdb_storage(url, heartbeat=heartbeat, grace=grace, retry=retry)
     except Exception as exc:
         raise ValueError(

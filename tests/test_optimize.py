@@ -50,6 +50,7 @@ def load(storage: str, name: str = "t") -> optuna.Study:
 
 
 def test_cli_runs_a_study_and_prints_the_best_trial(run, capsys):
+    """The run says which SQLite file it created, since a relative path depends on the folder."""
     assert run("--trials", "3", "--seed", "1") == 0
     out = capsys.readouterr().out
     study = load(run.storage)
@@ -57,6 +58,7 @@ def test_cli_runs_a_study_and_prints_the_best_trial(run, capsys):
     assert f"best trial {study.best_trial.number}: val_loss={study.best_value:.4f}" in out
     assert f"optuna-dashboard {run.storage}" in out and "python -m search.rerun" in out
     assert out.count("trial   ") >= 3  # one log line per trial
+    assert f"created {run.storage.removeprefix('sqlite:///')} for study 't'" in out
     settings = study.user_attrs["settings"]
     assert settings["space"].endswith("tiny_space.py:space") and settings["epochs"] == 2
     assert settings["data"]["maxlen"] == 16 and len(settings["data"]["checksum"]) == 64
@@ -155,6 +157,10 @@ def test_bad_inputs_are_clear_errors_and_lose_nothing(run, capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["--study", "", "--trials", "1"])
     assert "--study '': expected a name" in capsys.readouterr().err
+    fresh = tmp_path / "fresh.db"
+    assert main(["--storage", f"sqlite:///{fresh}", "--data", str(tmp_path / "no")]) == 2
+    assert "IMDB data not found" in capsys.readouterr().err
+    assert not fresh.exists()  # a failed first command leaves no empty study file
     assert main(["--storage", "nosuchdb://x", "--trials", "1"]) == 2
     assert "Cannot open storage 'nosuchdb://x'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
