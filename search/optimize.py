@@ -59,14 +59,20 @@ class StudySettings:
     data: dict[str, Any]
 
 
-def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+def make_sampler(name: str, seed: int | None, startup: int = 10) -> optuna.samplers.BaseSampler:
+    """``startup``: trials before TPE or GP model the space (random ones, once the queued
+    presets have run)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
             # multivariate + group model the conditional (define-by-run) space jointly;
             # constant_liar keeps parallel workers from proposing the same point
             return optuna.samplers.TPESampler(
-                seed=seed, multivariate=True, group=True, constant_liar=True
+                seed=seed,
+                n_startup_trials=startup,
+                multivariate=True,
+                group=True,
+                constant_liar=True,
             )
         if name == "random":
             return optuna.samplers.RandomSampler(seed=seed)
@@ -82,7 +88,7 @@ def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
                 raise ValueError(
                     "--sampler gp needs PyTorch and SciPy: pip install -e '.[gp]'"
                 ) from exc
-            return optuna.samplers.GPSampler(seed=seed)
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
     raise ValueError(f"Unknown sampler {name!r}; choose one of {list(SAMPLERS)}")
 
 
@@ -390,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(
                     f"--enqueue-presets: space {args.space!r} has no point() for the presets"
                 )
+        # the presets are not the sampler's random start: 10 random trials still follow them
+        # (a TPE fit on the presets alone kept to their learned embeddings and last-state outputs)
+        warm = len(study.user_attrs.get("presets_enqueued", []))
+        study.sampler = make_sampler(args.sampler, args.seed, startup=10 + warm)
         if not args.no_baseline and baseline.stored(study) is None:
             print("baseline: TF-IDF + logistic regression on the same split (once per study)")
             baseline.store(study, baseline.run_baseline(data.source, data_settings))

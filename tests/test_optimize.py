@@ -85,7 +85,7 @@ def test_presets_are_the_first_trials_and_are_not_enqueued_twice(run, capsys):
     from search.presets import PRESETS, SEED_DATA
     from spaces.default import point
 
-    tokenize = ["--maxlen", "200", "--vocab-size", "20000", "--epochs", "1"]
+    tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--epochs", "1"]
     assert run("--trials", "2", *tokenize, space="default") == 0
     assert "enqueued the seed study's presets as the first trials" in capsys.readouterr().out
     study = load(run.storage)
