@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from search import backend
+
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ENV_VAR = "IMDB_DATA"
 CACHE_VERSION = 1  # bump when the tokenisation changes, so old caches are not read back
@@ -510,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     add_data_arguments(parser)
     args = parser.parse_args(argv)
+    backend.load()
     start = time.perf_counter()
     try:
         data = load_imdb(args.data, settings_from_args(args))

@@ -22,7 +22,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import baseline, interrupt, workers
+from search import backend, baseline, interrupt, workers
 from search.budget import Budget
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
@@ -352,6 +352,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    backend.load()
     workers.limit_threads()  # a worker of --workers N: its share of the cores
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     _one_line_failures()

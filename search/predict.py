@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from search import backend
+
 
 def load(path: Path):
     """The exported model, or a clear error for a path that is not one."""
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threshold", type=float, default=0.5, help="P(positive) from which a review is positive"
     )
     args = parser.parse_intermixed_args(argv)  # options and texts in any order
+    backend.load()
     if not 0.0 <= args.threshold <= 1.0:
         parser.error(f"--threshold {args.threshold}: expected a probability between 0 and 1")
     try:

@@ -23,7 +23,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import export
+from search import backend, export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
 from search.embeddings import VectorSettings
 from search.model import plain_params, validate_params
@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
     args = parser.parse_args(argv)
+    backend.load()
 
     import pandas as pd
 

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from search import backend
 from search.batches import batch_indices, bucketed, lengths, trim
 from search.data import Dataset, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import (
@@ -386,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     add_vector_arguments(parser)
     args = parser.parse_args(argv)
+    backend.load()
 
     if args.batch_size is not None and args.batch_size < 1:
         parser.error(f"--batch-size {args.batch_size}: expected a positive number of reviews")

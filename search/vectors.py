@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search import backend
 from search.data import (
     Dataset,
     DataSettings,
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     add_vector_arguments(parser)
     args = parser.parse_args(argv)
+    backend.load()
     try:
         settings = vector_settings_from_args(args)
         data_settings: DataSettings = settings_from_args(args)

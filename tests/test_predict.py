@@ -53,6 +53,19 @@ def test_stdin(model_file):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout.strip().splitlines()) == 2
+    assert done.stderr == ""  # no TensorFlow/absl/CUDA start-up chatter
+
+
+def test_help_is_instant_and_quiet():
+    done = subprocess.run(
+        [sys.executable, "-m", "search.predict", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "--threshold" in done.stdout
+    assert done.stderr == ""
 
 
 def test_empty_input_and_bad_paths_are_clear_errors(model_file, tmp_path, capsys, monkeypatch):
