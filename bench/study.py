@@ -11,6 +11,8 @@ was stopped before early stopping could end it, so its unpruned count is bounded
 max epochs. Both bounds are printed.
 
     python bench/study.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --trials 20
+    python bench/study.py --study imdb-default --storage sqlite:///studies/imdb-default.db \
+        --no-run                          # the figures of a study that already ran
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def main() -> None:
     parser.add_argument("--study", default="bench")
     parser.add_argument("--storage", default="sqlite:///studies/bench.db")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unsup", default=None, help="unlabeled reviews, for domain vectors")
+    parser.add_argument("--no-run", action="store_true", help="only read the study back")
     args = parser.parse_args()
 
     argv = [
@@ -53,8 +57,10 @@ def main() -> None:
         argv += ["--data", args.data]
     if args.timeout:
         argv += ["--timeout", str(args.timeout)]
+    if args.unsup:
+        argv += ["--unsup", args.unsup]
     start = time.perf_counter()
-    code = optimize.main(argv)
+    code = 0 if args.no_run else optimize.main(argv)
     wall = time.perf_counter() - start
     if code not in (0, 130):
         raise SystemExit(code)
@@ -80,6 +86,15 @@ def main() -> None:
         f"\nwall time           {wall / 60:.1f} min (this run), {span / 60:.1f} min "
         "(study: first trial start to last trial end)"
     )
+    for goal in (0.88, 0.90):  # the first trial end at which the best val accuracy reached it
+        hit = [
+            t.datetime_complete
+            for t in study.trials
+            if t.state == states.COMPLETE and t.user_attrs.get("val_accuracy", 0) >= goal
+        ]
+        start0 = min(t.datetime_start for t in study.trials)
+        reached = f"{(min(hit) - start0).total_seconds() / 60:.1f} min" if hit else "not reached"
+        print(f"val_acc >= {goal:.2f}      {reached} (from the first trial's start)")
     print(f"trials              {c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed")
     print(f"epochs trained      {trained}")
     print(f"epochs unpruned     {low} .. {high} (lower .. upper bound)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 import time
@@ -35,6 +34,7 @@ from search.storage import (
     open_storage,
     redact,
     sqlite_file,
+    storage_errors,
 )
 from spaces import SPACES, companion, load_space
 
@@ -148,6 +148,9 @@ def create_or_resume(
     )
     # where the study lives is not what it is, and its URL may hold a password: not stored
     current = {k: v for k, v in dataclasses.asdict(settings).items() if k != "storage"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_loss"])  # the dashboard's name for the objective
     stored = study.user_attrs.get("settings")
     if stored is not None and "storage" in stored:  # stored by an earlier version: drop it
         stored = {k: v for k, v in stored.items() if k != "storage"}
@@ -199,6 +202,11 @@ def enqueue_presets(study: optuna.Study, space: str) -> list[str]:
     return names
 
 
+def _short(value: Any) -> str:
+    """A param as a person reads it: 0.3 not 0.30000000000000004, 9.3e-06 not 0.0000."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def trial_line(trial: FrozenTrial) -> str:
     attrs = trial.user_attrs
     value = f"{trial.value:.4f}" if trial.value is not None else "-"
@@ -208,7 +216,9 @@ def trial_line(trial: FrozenTrial) -> str:
         if acc is not None
         else f"trial {trial.number:>3} {trial.state.name:<8} val_loss={value} val_acc=- "
     )
-    line += f"epochs={attrs.get('epochs_run', 0)} {attrs.get('fit_seconds', 0):.0f}s"
+    line += f"epochs={attrs.get('epochs_run', 0)} fit {attrs.get('fit_seconds', 0):.0f}s"
+    if trial.duration is not None:  # building, vectors and evaluation too
+        line += f", wall {trial.duration.total_seconds():.0f}s"
     if trial.state == TrialState.FAIL and "fail_reason" in attrs:
         line += f"  ({attrs['fail_reason']})"
     return line
@@ -247,7 +257,7 @@ def summary(study: optuna.Study, storage: str) -> str:
         f"val_acc={attrs.get('val_accuracy', float('nan')):.4f} "
         f"best_epoch={attrs.get('best_epoch')} "
         f"gap_acc={attrs.get('gap_accuracy', float('nan')):+.4f}",
-        "params: " + json.dumps(best.params),
+        "params: " + ", ".join(f"{k}={_short(v)}" for k, v in best.params.items()),
         f"dashboard: optuna-dashboard {storage.removeprefix('journal:')}",
         f"rerun and export: python -m search.rerun --study {study.study_name} "
         f"--storage {storage} --trial {best.number}",
@@ -255,7 +265,7 @@ def summary(study: optuna.Study, storage: str) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m search.optimize",
         description=__doc__,
@@ -330,29 +340,98 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     add_data_arguments(parser)
     add_vector_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def check(args: argparse.Namespace) -> argparse.Namespace:
+    """Refuse impossible settings (ValueError naming the option) and fill in the default total."""
     if args.trials is not None and args.trials < 1:
-        parser.error(f"--trials {args.trials}: expected a positive number of trials")
+        raise ValueError(f"--trials {args.trials}: expected a positive number of trials")
     if args.timeout is not None and args.timeout <= 0:
-        parser.error(f"--timeout {args.timeout}: expected a positive number of seconds")
+        raise ValueError(f"--timeout {args.timeout}: expected a positive number of seconds")
     if not args.study.strip() or "/" in args.study:
-        parser.error(f"--study {args.study!r}: expected a name such as imdb (no slashes)")
-    if args.heartbeat < 1:
-        parser.error(f"--heartbeat {args.heartbeat}: expected a positive number of seconds")
-    if args.workers < 1:
-        parser.error(f"--workers {args.workers}: expected a positive number of processes")
-    if args.max_failures < 1:
-        parser.error(f"--max-failures {args.max_failures}: expected a positive number")
-    if args.epochs < 1:
-        parser.error(f"--epochs {args.epochs}: expected a positive number of epochs")
+        raise ValueError(f"--study {args.study!r}: expected a name such as imdb (no slashes)")
+    for name, what in (
+        ("heartbeat", "seconds"),
+        ("workers", "processes"),
+        ("max_failures", "trials"),
+        ("epochs", "epochs"),
+    ):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} {getattr(args, name)}: expected a positive number of {what}")
     if args.trials is None and args.timeout is None:
         args.trials = 50
     return args
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return check(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def options(**settings: Any) -> argparse.Namespace:
+    """The CLI's options from keyword arguments named like its flags (``max_failures=5`` for
+    ``--max-failures 5``), with the CLI's defaults and checks: the Python API's way in."""
+    args = build_parser().parse_args([])
+    unknown = sorted(set(settings) - set(vars(args)))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {unknown}; expected some of {sorted(vars(args))}")
+    vars(args).update(settings)
+    return check(args)
+
+
+class SearchBroken(RuntimeError):
+    """The search cannot make progress (failures in a row): not one unlucky trial."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     backend.load()
+    storage = args.storage or default_storage(args.study)
+    try:
+        study = run(args, sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt as exc:
+        code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
+        print(
+            f"\n{exc or 'interrupted'}: finished trials are stored and the interrupted one is "
+            "marked FAIL; run the same command to resume.",
+            file=sys.stderr,
+        )
+        if getattr(exc, "study", None) is not None:
+            print(summary(exc.study, storage))
+        return code
+    except SearchBroken as exc:
+        print(summary(exc.study, storage))
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except storage_errors() as exc:
+        reason = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, storage)
+        print(
+            f"error: lost the storage {redact(storage)} ({reason}). Finished trials are kept "
+            "there; the trial in flight is marked FAIL and run again by the next run "
+            "(heartbeat); run the same command once the storage is back",
+            file=sys.stderr,
+        )
+        return 3
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
+        return 2
+    print(summary(study, storage))
+    return 0
+
+
+def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study:
+    """Create or resume the study ``args`` describe and run it to its total or timeout.
+
+    Raises ValueError (and FileNotFoundError) for bad settings before any trial runs,
+    ``SearchBroken`` after ``max_failures`` failures in a row, and ``interrupt.Interrupted`` after
+    SIGINT/SIGTERM; the last two carry the study as ``.study``. ``argv`` is the command line the
+    ``--workers`` processes repeat (built from ``args`` when None)."""
     workers.limit_threads()  # a worker of --workers N: its share of the cores
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     _one_line_failures()
@@ -360,55 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     new_file = sqlite_file(storage)
     new_file = new_file if new_file and not new_file.exists() else None
     try:
-        space = load_space(args.space)
-        largest = companion(args.space, "TOKENIZE") or {}
-        data_settings: DataSettings = settings_from_args(args, **largest)
-        for key, need in largest.items():
-            if getattr(data_settings, key) < need:
-                raise ValueError(
-                    f"--{key.replace('_', '-')} {getattr(data_settings, key)}: space "
-                    f"{args.space!r} asks for up to {need}, so its trials would fail; leave "
-                    "the option out (the space's default) or pass at least that"
-                )
-        vectors = vector_settings_from_args(args)
-        # a bad URL fails before minutes of data loading
-        opened = open_storage(storage, args.heartbeat)
-        data = load_imdb(args.data, data_settings)
-        settings = StudySettings(
-            study=args.study,
-            storage=storage,
-            space=args.space,
-            sampler=args.sampler,
-            pruner=args.pruner,
-            epochs=args.epochs,
-            seed=args.seed,
-            vectors=vectors.identity(),
-            # the dataset's identity: settings and checksum, not where this machine keeps it
-            data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
-        )
-        study = create_or_resume(settings, opened)
-        if new_file is not None:  # a relative default path depends on the current folder
-            print(f"created {new_file.resolve()} for study {args.study!r}")
-        if args.enqueue_presets is not False:
-            enqueued = enqueue_presets(study, args.space)
-            if enqueued:
-                print(f"enqueued the seed study's presets as the first trials: {enqueued}")
-            elif args.enqueue_presets:
-                raise ValueError(
-                    f"--enqueue-presets: space {args.space!r} has no point() for the presets"
-                )
-        # the presets are not the sampler's random start: 10 random trials still follow them
-        # (a TPE fit on the presets alone kept to their learned embeddings and last-state outputs)
-        warm = len(study.user_attrs.get("presets_enqueued", []))
-        study.sampler = make_sampler(args.sampler, args.seed, startup=10 + warm)
-        if not args.no_baseline and baseline.stored(study) is None:
-            print("baseline: TF-IDF + logistic regression on the same split (once per study)")
-            baseline.store(study, baseline.run_baseline(data.source, data_settings))
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
+        study, space, data, vectors = _prepare(args, storage, new_file)
+    except Exception:
         if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
             new_file.unlink()  # a failed first command leaves no empty study file behind
-        return 2
+        raise
     if baseline.stored(study) is not None:
         print(baseline.describe(baseline.stored(study)))
     fail_stale(study)  # trials of workers that died since the last run: FAIL, queued again
@@ -426,17 +461,21 @@ def main(argv: list[str] | None = None) -> int:
             f"the study already has {done} >= {args.trials} finished trials; "
             "pass a larger --trials to add more"
         )
-        print(summary(study, storage))
-        return 0
+        return study
 
     start = time.perf_counter()
+    if args.workers > 1:
+        code = run_workers(args, _argv(args) if argv is None else argv, study, budget, storage)
+        if code in (130, 143):
+            raise _with_study(interrupt.Interrupted(code - 128), study)
+        if code:
+            raise _with_study(SearchBroken(f"a worker exited with status {code}"), study)
+        return study
+
     deadline = time.monotonic() + args.timeout if args.timeout else None
     objective = make_objective(
         space, data, epochs=args.epochs, seed=args.seed, vectors=vectors, deadline=deadline
     )
-
-    if args.workers > 1:
-        return run_workers(args, sys.argv[1:] if argv is None else argv, study, budget, storage)
 
     def claimed(trial: optuna.Trial) -> float:
         if workers.worker_id() is not None:
@@ -451,21 +490,83 @@ def main(argv: list[str] | None = None) -> int:
             interrupt.check()  # a signal that came between trials
         fail_stale(study)
     except KeyboardInterrupt as exc:
-        code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
-        print(
-            f"\n{exc or 'interrupted'} after {time.perf_counter() - start:.0f}s: finished trials "
-            "are stored and the interrupted one is marked FAIL; run the same command to resume.",
-            file=sys.stderr,
-        )
-        print(summary(study, storage))
-        return code
+        print(f"stopped after {time.perf_counter() - start:.0f}s", file=sys.stderr)
+        raise _with_study(exc, study) from None
     if budget.error():
-        print(summary(study, storage))
-        print(f"error: {budget.error()}", file=sys.stderr)
-        return 1
+        raise _with_study(SearchBroken(budget.error()), study)
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
-    print(summary(study, storage))
-    return 0
+    return study
+
+
+def _with_study(exc: BaseException, study: optuna.Study) -> BaseException:
+    exc.study = study
+    return exc
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    """A command line for ``args`` (the API's ``workers=N`` starts processes with it)."""
+    defaults = vars(build_parser().parse_args([]))
+    argv = []
+    for key, value in vars(args).items():
+        if value == defaults.get(key) or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False:
+            argv.append("--no-" + key.replace("_", "-"))
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _prepare(args: argparse.Namespace, storage: str, new_file):
+    """The study (created or resumed, presets queued, baseline stored), space, data, vectors."""
+    space = load_space(args.space)
+    largest = companion(args.space, "TOKENIZE") or {}
+    data_settings: DataSettings = settings_from_args(args, **largest)
+    for key, need in largest.items():
+        if getattr(data_settings, key) < need:
+            raise ValueError(
+                f"--{key.replace('_', '-')} {getattr(data_settings, key)}: space "
+                f"{args.space!r} asks for up to {need}, so its trials would fail; leave "
+                "the option out (the space's default) or pass at least that"
+            )
+    vectors = vector_settings_from_args(args)
+    # a bad URL fails before minutes of data loading
+    opened = open_storage(storage, args.heartbeat)
+    data = load_imdb(args.data, data_settings)
+    settings = StudySettings(
+        study=args.study,
+        storage=storage,
+        space=args.space,
+        sampler=args.sampler,
+        pruner=args.pruner,
+        epochs=args.epochs,
+        seed=args.seed,
+        vectors=vectors.identity(),
+        # the dataset's identity: settings and checksum, not where this machine keeps it
+        data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
+    )
+    study = create_or_resume(settings, opened)
+    if new_file is not None:  # a relative default path depends on the current folder
+        print(f"created {new_file.resolve()} for study {args.study!r}")
+    if args.enqueue_presets is not False:
+        enqueued = enqueue_presets(study, args.space)
+        if enqueued:
+            print(f"enqueued the seed study's presets as the first trials: {enqueued}")
+        elif args.enqueue_presets:
+            raise ValueError(
+                f"--enqueue-presets: space {args.space!r} has no point() for the presets"
+            )
+    # the presets are not the sampler's random start: 10 random trials still follow them
+    # (a TPE fit on the presets alone kept to their learned embeddings and last-state outputs)
+    warm = len(study.user_attrs.get("presets_enqueued", []))
+    study.sampler = make_sampler(args.sampler, args.seed, startup=10 + warm)
+    if not args.no_baseline and baseline.stored(study) is None:
+        print("baseline: TF-IDF + logistic regression on the same split (once per study)")
+        baseline.store(study, baseline.run_baseline(data.source, data_settings))
+    return study, space, data, vectors
 
 
 def run_workers(
@@ -483,9 +584,6 @@ def run_workers(
     with interrupt.handling():
         code = workers.run(argv, args.workers, lambda: f"{budget.finished(study)}{total} finished")
     fail_stale(study)
-    print(summary(study, storage))
-    if code in (130, 143):
-        print("interrupted: run the same command to resume", file=sys.stderr)
     return code
 
 

@@ -238,6 +238,65 @@ def print_row(row: dict[str, Any]) -> None:
     print(f"  model: {row['model']}")
 
 
+class StudyNotWritable(Exception):
+    """The study's storage refused a write (read-only file, lost connection)."""
+
+
+def rerun(
+    study: optuna.Study,
+    trials: list[FrozenTrial],
+    *,
+    data: str | None = None,
+    unsup: str | None = None,
+    out: Path = Path("models"),
+    all_data: bool = False,
+    overwrite: bool = False,
+    force: bool = False,
+    verbose: int = 0,
+    report=lambda row: None,
+) -> list[dict[str, Any]]:
+    """Rerun ``trials`` of ``study`` on the study's data (checked by checksum unless ``force``),
+    test and export each, record the figures in the study; ``report(row)`` after each."""
+    settings = study_settings(study)
+    for trial in trials:
+        check_writable(model_path(out, study.study_name, trial.number, all_data), overwrite)
+    data_settings = DataSettings(**{k: v for k, v in settings["data"].items() if k != "checksum"})
+    dataset = load_imdb(data, data_settings)
+    if dataset.checksum != settings["data"]["checksum"] and not force:
+        raise ValueError(
+            f"the data at {dataset.source} is not the study's (checksum "
+            f"{dataset.checksum[:12]}, the study's {settings['data']['checksum'][:12]}): pass "
+            "the data the study ran on, or --force to rerun on this data anyway"
+        )
+    try:  # the rerun is stored after minutes of training: find out now if the study is writable
+        study.set_user_attr("settings", study.user_attrs["settings"])
+    except Exception as exc:
+        raise StudyNotWritable(str(exc)) from exc
+    test_texts = read_reviews(Path(dataset.source))["test"].texts
+    rows = []
+    for trial in trials:
+        row = rerun_trial(
+            study,
+            trial,
+            dataset,
+            test_texts,
+            vectors=VectorSettings.from_study(settings, unsup),
+            out=out,
+            all_data=all_data,
+            overwrite=overwrite,
+            verbose=verbose,
+        )
+        report(row)
+        base = study.user_attrs.get("baseline")
+        if base:
+            print(
+                f"  baseline ({base['model']}) test_acc {base['test_accuracy']:.4f}: the rerun is "
+                f"{row['test_accuracy'] - base['test_accuracy']:+.4f}"
+            )
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m search.rerun",
@@ -278,52 +337,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         study = load_study(args.study, storage)
         trials = choose_trials(study, args.trial, args.top)
-        settings = study_settings(study)
-        for trial in trials:
-            check_writable(
-                model_path(args.out, args.study, trial.number, args.all_data), args.overwrite
-            )
-        data_settings = DataSettings(
-            **{k: v for k, v in settings["data"].items() if k != "checksum"}
-        )
-        data = load_imdb(args.data, data_settings)
-        if data.checksum != settings["data"]["checksum"] and not args.force:
-            raise ValueError(
-                f"the data at {data.source} is not the study's (checksum {data.checksum[:12]}, "
-                f"the study's {settings['data']['checksum'][:12]}): pass the data the study ran "
-                "on, or --force to rerun on this data anyway"
-            )
-        # the rerun is stored after minutes of training: find out now if the study is writable
-        study.set_user_attr("settings", study.user_attrs["settings"])
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a read-only or unreachable storage
-        print(f"error: cannot write to study {args.study!r}: {exc}", file=sys.stderr)
-        return 2
-    test_texts = read_reviews(Path(data.source))["test"].texts
-
-    rows = []
-    for trial in trials:
-        row = rerun_trial(
+        rows = rerun(
             study,
-            trial,
-            data,
-            test_texts,
-            vectors=VectorSettings.from_study(settings, args.unsup),
+            trials,
+            data=args.data,
+            unsup=args.unsup,
             out=args.out,
             all_data=args.all_data,
             overwrite=args.overwrite,
+            force=args.force,
             verbose=args.verbose,
+            report=print_row,
         )
-        print_row(row)
-        base = study.user_attrs.get("baseline")
-        if base:
-            print(
-                f"  baseline ({base['model']}) test_acc {base['test_accuracy']:.4f}: the rerun is "
-                f"{row['test_accuracy'] - base['test_accuracy']:+.4f}"
-            )
-        rows.append(row)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StudyNotWritable as exc:
+        print(f"error: cannot write to study {args.study!r}: {exc}", file=sys.stderr)
+        return 2
     if args.top is not None:
         table = pd.DataFrame(
             [

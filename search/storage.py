@@ -128,6 +128,17 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
         ) from exc
 
 
+class RDBHeartbeatStorage(optuna.storages.RDBStorage):
+    """RDBStorage whose heartbeat thread survives a lost database: a missed beat is harmless
+    (the trial goes stale only after the grace period), a traceback from a thread is not."""
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            super().record_heartbeat(trial_id)
+        except storage_errors():
+            pass
+
+
 def _rdb_storage(url: str, *, heartbeat: int, grace: int, retry, attempts: int = 6):
     """RDBStorage, created again when workers starting together on a fresh database race to
     create its tables (``table studies already exists``, a duplicate ``alembic_version`` or
@@ -136,7 +147,7 @@ def _rdb_storage(url: str, *, heartbeat: int, grace: int, retry, attempts: int =
 
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(
+            return RDBHeartbeatStorage(
                 url,
                 heartbeat_interval=heartbeat,
                 grace_period=grace,
@@ -163,6 +174,20 @@ def fail_stale(study: optuna.Study) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What a lost storage raises: a database or Redis that went away mid-run."""
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    return (
+        optuna.exceptions.StorageInternalError,
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    )
 
 
 def load_study(name: str, storage: str | None = None) -> optuna.Study:

@@ -567,3 +567,97 @@ def test_a_terminated_database_connection_loses_no_trial(imdb_dir, tmp_path):
     finally:
         proc.kill()
         optuna.delete_study(study_name=name, storage=storage)
+
+
+class Proxy:
+    """A TCP forwarder to PostgreSQL that a test can cut: a database outage for one worker,
+    without stopping the server the other tests use."""
+
+    def __init__(self, target=("127.0.0.1", 5432)) -> None:
+        import socket
+        import threading
+
+        self.target, self.sockets = target, []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.server.close()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+def test_a_lost_database_is_a_clear_exit_and_the_next_run_recovers(imdb_dir, tmp_path):
+    """The database goes away mid-trial: the worker exits 3 with one line, no traceback; once
+    it is back, the same command fails the stale trial, runs its params again and finishes."""
+    import uuid
+
+    name = f"lost-{uuid.uuid4().hex[:8]}"
+    proxy = Proxy()
+    through_proxy = f"postgresql://root@127.0.0.1:{proxy.port}/test"
+    direct = "postgresql://root@127.0.0.1:5432/test"
+    marker = tmp_path / "trial-started"
+    common = [
+        sys.executable, "-m", "search.optimize", "--study", name, "--space", f"{TINY}:announced",
+        "--epochs", "30", "--trials", "2", "--pruner", "none", "--heartbeat", "1",
+        "--no-baseline", *tiny_data_args(imdb_dir),
+    ]  # fmt: skip
+    env = {**os.environ, "LSTM_SEARCH_TEST_MARKER": str(marker)}
+    optimize.open_storage(direct)
+    proc = subprocess.Popen(
+        [*common, "--storage", through_proxy],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proxy.cut()
+        output = proc.communicate(timeout=300)[0]
+        assert proc.returncode == 3, output
+        assert "error: lost the storage" in output and "Traceback" not in output, output
+        time.sleep(2.5)  # stale: twice the heartbeat
+        env["LSTM_SEARCH_TEST_MARKER"] = str(tmp_path / "second-run")
+        done = subprocess.run(
+            [*common, "--storage", direct], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        trials = optuna.load_study(study_name=name, storage=direct).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+        assert trials[2].params == trials[1].params
+    finally:
+        proc.kill()
+        optuna.delete_study(study_name=name, storage=direct)

@@ -1,0 +1,84 @@
+"""The Python API: what the CLIs do, for notebooks and scripts, with the same settings.
+
+    import search
+    study = search.run_study("nb", data="aclImdb_v1.tar.gz", trials=20, space="seed")
+    search.results(study)                       # one row per trial (a DataFrame)
+    model = search.best_model(study)            # the best trial's raw-text Keras model
+    search.classify(model, ["a moving film"])   # P(positive) per review
+    search.report(study, "reports/nb")          # every figure and table, and an index.html
+
+Settings are keyword arguments named like the CLI flags (``max_failures=5`` for
+``--max-failures 5``); ``search.optimize`` itself runs through ``optimize.run``, so a study made
+here is the CLI's study: ``python -m search.rerun --study nb`` works on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+
+def run_study(study: str = "imdb", **settings: Any) -> optuna.Study:
+    """Create or resume ``study`` and run it to its total (``trials``, default 50) or
+    ``timeout``, exactly as ``python -m search.optimize`` does. Raises ValueError for bad
+    settings, ``search.optimize.SearchBroken`` when every trial fails, and KeyboardInterrupt
+    after Ctrl-C (the interrupted trial is marked FAIL; run again to resume)."""
+    from search import backend, optimize
+
+    args = optimize.options(study=study, **settings)
+    backend.load()
+    return optimize.run(args)
+
+
+def _load(study: optuna.Study | str, storage: str | None) -> optuna.Study:
+    from search.storage import load_study
+
+    return study if isinstance(study, optuna.Study) else load_study(study, storage)
+
+
+def results(study: optuna.Study | str, storage: str | None = None):
+    """The trials table: params, state, val and train metrics, gaps, epochs, seconds, reruns."""
+    from analysis.trials import trials_frame
+
+    return trials_frame(_load(study, storage))
+
+
+def best_model(
+    study: optuna.Study | str,
+    storage: str | None = None,
+    *,
+    data: str | None = None,
+    unsup: str | None = None,
+    out: str | Path = "models",
+):
+    """The best trial's raw-text model: the file its rerun exported, or, when it has none yet,
+    a rerun now (trains, tests and exports ``out/<study>-trial<N>.keras``, like
+    ``python -m search.rerun``)."""
+    import keras
+
+    from search import backend, rerun
+
+    backend.load()
+    study = _load(study, storage)
+    best = study.best_trial
+    done = study.user_attrs.get(f"rerun:{best.number}")
+    if done and Path(done["model"]).is_file():
+        return keras.models.load_model(done["model"])
+    (row,) = rerun.rerun(study, [best], data=data, unsup=unsup, out=Path(out))
+    return keras.models.load_model(row["model"])
+
+
+def classify(model, texts: list[str]):
+    """P(positive) for each review, from a model of ``best_model`` (or a loaded ``.keras``)."""
+    from search.export import predict_texts
+
+    return predict_texts(model, list(texts))
+
+
+def report(study: optuna.Study | str, out: str | Path = "reports", storage: str | None = None):
+    """Write the study's figures, tables and index.html into ``out``; returns the paths."""
+    from analysis.report import write
+
+    return write(_load(study, storage), Path(out))

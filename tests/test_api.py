@@ -1,0 +1,67 @@
+"""The README's notebook example, as a notebook user runs it (tiny data and space)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tests.conftest import tiny_data_args
+
+TINY = str(Path(__file__).parent / "tiny_space.py")
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_notebook_example_runs_and_makes_a_cli_study(imdb_dir, tmp_path):
+    import search
+
+    storage = f"sqlite:///{tmp_path / 'nb.db'}"
+    tiny = dict(data=str(imdb_dir), maxlen=16, vocab_size=100, space=f"{TINY}:space", epochs=2)
+    study = search.run_study("nb", storage=storage, trials=3, seed=0, **tiny)
+    table = search.results(study)
+    model = search.best_model(study, out=tmp_path / "models", data=str(imdb_dir))
+    probabilities = search.classify(model, ["great film", "awful film"])
+    pages = search.report(study, tmp_path / "report")
+
+    assert isinstance(study, optuna.Study) and len(table) == 3
+    assert study.user_attrs["settings"]["epochs"] == 2  # what search.rerun needs
+    assert probabilities.shape == (2,) and ((probabilities > 0) & (probabilities < 1)).all()
+    assert (tmp_path / "report" / "index.html") in pages
+    assert (
+        f"rerun:{study.best_trial.number}"
+        in optuna.load_study(study_name="nb", storage=storage).user_attrs
+    )
+    # a second call resumes, and best_model now loads the exported file instead of retraining
+    assert len(search.run_study("nb", storage=storage, trials=4, seed=0, **tiny).trials) == 4
+    again = search.best_model("nb", storage, out=tmp_path / "models")
+    assert again.count_params() == model.count_params()
+
+
+def test_bad_settings_raise_before_any_work(tmp_path):
+    import search
+
+    with pytest.raises(TypeError, match="unknown setting"):
+        search.run_study("x", trails=3)
+    with pytest.raises(ValueError, match="--epochs 0: expected a positive number"):
+        search.run_study("x", epochs=0)
+
+
+def test_import_search_does_not_load_tensorflow():
+    code = "import sys, search; search.run_study; print('tensorflow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_cli_and_the_api_share_their_settings(imdb_dir, tmp_path):
+    from search import optimize
+
+    argv = ["--study", "s", "--trials", "3", "--max-failures", "5", *tiny_data_args(imdb_dir)]
+    cli = optimize.parse_args(argv)
+    api = optimize.options(
+        study="s", trials=3, max_failures=5, data=str(imdb_dir), maxlen=16, vocab_size=100
+    )
+    assert vars(cli) == vars(api)
+    assert optimize.parse_args(optimize._argv(api)) == api  # what --workers processes repeat
