@@ -34,7 +34,7 @@ from search.storage import (
     open_storage,
     redact,
     sqlite_file,
-    storage_errors,
+    storage_failure,
 )
 from spaces import SPACES, companion, load_space
 
@@ -409,8 +409,11 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(exc.study, storage))
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except storage_errors() as exc:
-        reason = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, storage)
+    except Exception as exc:
+        lost = storage_failure(exc)
+        if lost is None:
+            raise
+        reason = redact(str(lost).splitlines()[0] if str(lost) else type(lost).__name__, storage)
         print(
             f"error: lost the storage {redact(storage)} ({reason}). Finished trials are kept "
             "there; the trial in flight is marked FAIL and run again by the next run "

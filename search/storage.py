@@ -190,6 +190,18 @@ def storage_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def storage_failure(exc: BaseException) -> BaseException | None:
+    """The lost-storage error behind ``exc``, if any: Optuna can replace it with an internal
+    assertion while it handles it, so the whole chain of causes is searched."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, storage_errors()):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def load_study(name: str, storage: str | None = None) -> optuna.Study:
     """An existing study, or a ValueError that lists the studies the storage does have."""
     url = storage or default_storage(name)
