@@ -234,9 +234,13 @@ def read_reviews(source: Path) -> dict[str, Reviews]:
                         raw = archive.extractfile(member).read()
                         text = _decode(raw, f"{source}:{member.name}")
                         found[split, label].append((f"{rid}_{rating}", text))
+                # tarfile takes a damaged header for the archive's end and stops quietly: read
+                # the compressed stream to its end, where gzip checks its length and CRC
+                while archive.fileobj.read(1 << 20):
+                    pass
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise ValueError(
-                f"{str(source)!r} is not a readable .tar.gz archive ({exc}); download "
+                f"{str(source)!r} is corrupt or not a .tar.gz archive ({exc}); download "
                 "aclImdb_v1.tar.gz again or pass the extracted aclImdb directory"
             ) from exc
         missing_where = f"archive {str(source)!r}"

@@ -86,8 +86,12 @@ def read_unsup(path: Path) -> list[str]:
                     if member.isfile() and _UNSUP.search(member.name):
                         raw = archive.extractfile(member).read()
                         found.append((member.name, raw.decode("utf-8", errors="replace")))
+                while archive.fileobj.read(1 << 20):  # to the end: gzip checks length and CRC
+                    pass
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            raise ValueError(f"{str(path)!r} is not a readable .tar.gz archive ({exc})") from exc
+            raise ValueError(
+                f"{str(path)!r} is corrupt or not a .tar.gz archive ({exc}); download it again"
+            ) from exc
     if not found:
         raise ValueError(
             f"No unlabeled reviews (aclImdb/train/unsup/<id>_0.txt) in {str(path)!r}; pass "

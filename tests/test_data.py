@@ -134,12 +134,31 @@ def test_empty_class_folder_is_named(tmp_path):
 def test_corrupt_archive_is_named(tmp_path, imdb_tar):
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(imdb_tar.read_bytes()[:2000])
-    with pytest.raises(ValueError, match="broken.tar.gz.*not a readable"):
+    with pytest.raises(ValueError, match="broken.tar.gz.*is corrupt"):
         load_imdb(broken)
     notgz = tmp_path / "plain.tar.gz"
     notgz.write_bytes(gzip.compress(b"this is not a tar archive" * 100))
     with pytest.raises(ValueError, match="plain.tar.gz"):
         load_imdb(notgz)
+
+
+@pytest.mark.parametrize("damage", ["truncated near its end", "bytes changed mid-archive"])
+def test_a_damaged_archive_is_refused_not_read_in_part(tmp_path, imdb_tar, damage):
+    """tarfile stops quietly at a damaged header: the whole gzip stream must be checked."""
+    from search.vectors import read_unsup
+
+    data = bytearray(imdb_tar.read_bytes())
+    if damage == "truncated near its end":
+        data = data[:-40]
+    else:
+        middle = len(data) // 2
+        data[middle : middle + 64] = bytes(64)
+    broken = tmp_path / "damaged.tar.gz"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="damaged.tar.gz.*is corrupt"):
+        read_reviews(broken)
+    with pytest.raises(ValueError, match="damaged.tar.gz.*is corrupt"):
+        read_unsup(broken)
 
 
 def test_non_utf8_review_is_named_in_a_folder_and_in_an_archive(tmp_path):
