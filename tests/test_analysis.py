@@ -207,6 +207,16 @@ def test_empty_and_unknown_studies_are_clear_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("module", [report, trials])
+def test_an_out_that_cannot_be_written_is_a_one_line_error(module, storage, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for out in (blocker, blocker / "below"):
+        assert module.main(["--study", "a", "--storage", storage, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --out {str(out)!r}: cannot write there") and "\n" == err[-1]
+
+
 def test_analysis_never_imports_keras():
     code = (
         "import sys, analysis.report; "
