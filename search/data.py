@@ -27,6 +27,7 @@ from search import backend
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ENV_VAR = "IMDB_DATA"
+CACHE_ENV = "LSTM_SEARCH_CACHE"
 CACHE_VERSION = 1  # bump when the tokenisation changes, so old caches are not read back
 
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
@@ -377,8 +378,8 @@ def _cut(split: Split, old: DataSettings, new: DataSettings) -> Split:
 
 def default_cache_dir() -> Path:
     """Next to the Keras dataset cache, overridable with ``LSTM_SEARCH_CACHE``."""
-    if os.environ.get("LSTM_SEARCH_CACHE"):
-        return Path(os.environ["LSTM_SEARCH_CACHE"]).expanduser()
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
     keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
     return Path(keras_home) / "lstm_search_cache"
 
@@ -386,6 +387,21 @@ def default_cache_dir() -> Path:
 def cache_key(digest: str, settings: DataSettings) -> str:
     blob = json.dumps({"v": CACHE_VERSION, "data": digest, **asdict(settings)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def save_cache(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """``_save_atomic``, or one warning when the cache folder cannot take it (read-only, full,
+    a file in the way): a cache only saves time, so the work goes on without it."""
+    try:
+        _save_atomic(path, arrays)
+        return True
+    except OSError as exc:
+        print(
+            f"warning: cannot write the cache file {str(path)!r} ({exc.strerror or exc}); "
+            f"going on without it (set {CACHE_ENV} to a writable folder)",
+            file=sys.stderr,
+        )
+        return False
 
 
 def _save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -405,10 +421,13 @@ def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return None
     except Exception:  # unreadable (e.g. truncated by a crash of an older writer): rebuild it
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
         return None
 
 
@@ -454,7 +473,7 @@ def load_imdb(
             "vocabulary": np.array(vocabulary, dtype=str),
         }
         if use_cache:
-            _save_atomic(cache_file, arrays)
+            save_cache(cache_file, arrays)
 
     splits = {name: Split(arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in _SPLITS}
     return Dataset(

@@ -29,13 +29,13 @@ from search import backend
 from search.data import (
     Dataset,
     DataSettings,
-    _save_atomic,
     add_data_arguments,
     checksum,
     clean,
     default_cache_dir,
     load_imdb,
     read_splits,
+    save_cache,
     settings_from_args,
 )
 from search.embeddings import (
@@ -179,10 +179,13 @@ def domain_vectors(data: Dataset, settings: VectorSettings, *, verbose: bool = T
             flush=True,
         )
     vectors = train_word2vec([words(t) for t in train + unlabeled], settings, verbose=verbose)
-    _save_atomic(path, {"words": np.array(vectors.words, dtype=str), "matrix": vectors.matrix})
+    saved = save_cache(
+        path, {"words": np.array(vectors.words, dtype=str), "matrix": vectors.matrix}
+    )
     if verbose:
         print(
-            f"word2vec: {len(vectors.words)} words in {time.perf_counter() - start:.0f}s -> {path}",
+            f"word2vec: {len(vectors.words)} words in {time.perf_counter() - start:.0f}s"
+            + (f" -> {path}" if saved else " (not cached)"),
             file=sys.stderr,
         )
     return vectors
