@@ -224,6 +224,13 @@ def trial_line(trial: FrozenTrial) -> str:
     return line
 
 
+def _write_line(line: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(line)  # above a progress bar when there is one
+    sys.stdout.flush()
+
+
 def _log_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     from tqdm import tqdm
 
@@ -332,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="start a new study with the seed study's presets as its first trials (default: on "
         "for the default and seed spaces)",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="one line per trial, none per epoch",
     )
     parser.add_argument(
         "--no-baseline",
@@ -477,7 +489,13 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
 
     deadline = time.monotonic() + args.timeout if args.timeout else None
     objective = make_objective(
-        space, data, epochs=args.epochs, seed=args.seed, vectors=vectors, deadline=deadline
+        space,
+        data,
+        epochs=args.epochs,
+        seed=args.seed,
+        vectors=vectors,
+        deadline=deadline,
+        progress=None if args.quiet else _write_line,
     )
 
     def claimed(trial: optuna.Trial) -> float:

@@ -85,7 +85,8 @@ def run(argv: list[str], n: int, progress: Callable[[], str]) -> int:
         elif line:
             tails[i].append(line)
             if line.lstrip().startswith(SHOWN):
-                extra = f"  [{progress()}]" if line.startswith("trial ") else ""
+                finished = line.startswith("trial ") and " epoch " not in line
+                extra = f"  [{progress()}]" if finished else ""
                 print(f"[worker {i}] {line.strip()}{extra}", flush=True)
     codes = [proc.wait() for proc in procs]
     for i, code in enumerate(codes, 1):

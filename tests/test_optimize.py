@@ -59,9 +59,16 @@ def test_cli_runs_a_study_and_prints_the_best_trial(run, capsys):
     assert f"optuna-dashboard {run.storage}" in out and "python -m search.rerun" in out
     assert out.count("trial   ") >= 3  # one log line per trial
     assert f"created {run.storage.removeprefix('sqlite:///')} for study 't'" in out
+    assert "trial   0 epoch 1/2 val_loss=" in out and "samples/s" in out  # progress per epoch
     settings = study.user_attrs["settings"]
     assert settings["space"].endswith("tiny_space.py:space") and settings["epochs"] == 2
     assert settings["data"]["maxlen"] == 16 and len(settings["data"]["checksum"]) == 64
+
+
+def test_quiet_prints_no_epoch_lines(run, capsys):
+    assert run("--trials", "1", "--quiet") == 0
+    out = capsys.readouterr().out
+    assert "trial   0 COMPLETE" in out and " epoch " not in out
 
 
 def test_resume_adds_trials_to_the_same_study_up_to_the_total(run, capsys):
@@ -516,7 +523,11 @@ def test_workers_option_runs_processes_that_share_the_total(imdb_dir, tmp_path):
     study = optuna.load_study(study_name="w", storage=optimize.open_storage(storage))
     finished = [t for t in study.trials if t.state.is_finished()]
     assert len(finished) == 4 and len(study.trials) == 4
-    shown = [s for s in done.stdout.splitlines() if s.startswith("[worker ") and " trial " in s]
+    shown = [
+        s
+        for s in done.stdout.splitlines()
+        if s.startswith("[worker ") and " trial " in s and " epoch " not in s
+    ]
     assert len(shown) == 4 and all("finished]" in line for line in shown), done.stdout
     assert {t.user_attrs["worker"] for t in study.trials} <= {1, 2}
     assert "/4 finished]" in shown[-1]
