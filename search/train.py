@@ -15,6 +15,7 @@ import math
 import platform
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -328,9 +329,17 @@ def run_preset(
     padding = data.settings.padding
     val = evaluate(model, data.val, padding=padding)
     test = evaluate(model, data.test, padding=padding)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        model.save(out)
+    if out is not None:  # raw text in, like every model the product writes
+        from search import export
+
+        card = {
+            "preset": name,
+            "seed": seed,
+            "params": validate_params(params),
+            "data": {**asdict(data.settings), "checksum": data.checksum},
+            "metrics": {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"]},
+        }
+        export.save(export.text_model(model, params, data), out, card, overwrite=True)
     return {
         "preset": name,
         "configuration": preset.description,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pandas as pd
@@ -79,8 +81,14 @@ def test_cli_one_preset_saves_a_model(imdb_dir, tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "bilstm: val_acc=" in printed and "test_acc=" in printed and "reported 0.8766" in printed
-    model = keras.models.load_model(out)
-    assert model.input_shape == (None, None)  # any length: batches are bucketed by length
+    # a raw-text model with its card, like search.rerun's: search.predict reads it
+    from search import predict
+
+    assert predict.main([str(out), "a wonderful film"]) == 0
+    assert capsys.readouterr().out.split("\t")[0] in ("positive", "negative")
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["preset"] == "bilstm" and card["params"]["bidirectional"] is True
+    assert keras.models.load_model(out).inputs[0].dtype == "string"
 
 
 def test_cli_all_presets_writes_the_comparison_table(imdb_dir, tmp_path, capsys, monkeypatch):
