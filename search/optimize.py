@@ -16,6 +16,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -570,6 +571,14 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
         data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
     )
     study = create_or_resume(settings, opened)
+    # where this machine keeps the data (not its identity): search.rerun finds it here
+    study.set_user_attr(
+        "paths",
+        {
+            "data": str(Path(data.source).resolve()),
+            "unsup": str(Path(vectors.unsup).resolve()) if vectors.unsup else None,
+        },
+    )
     if new_file is not None:  # a relative default path depends on the current folder
         print(f"created {new_file.resolve()} for study {args.study!r}")
     if args.enqueue_presets is not False:

@@ -260,6 +260,11 @@ def rerun(
     settings = study_settings(study)
     for trial in trials:
         check_writable(model_path(out, study.study_name, trial.number, all_data), overwrite)
+    stored = study.user_attrs.get("paths", {})  # where the study's data was, if still there
+    if data is None and stored.get("data") and Path(stored["data"]).exists():
+        data = stored["data"]
+    if unsup is None and stored.get("unsup") and Path(stored["unsup"]).exists():
+        unsup = stored["unsup"]
     data_settings = DataSettings(**{k: v for k, v in settings["data"].items() if k != "checksum"})
     dataset = load_imdb(data, data_settings)
     if dataset.checksum != settings["data"]["checksum"] and not force:
@@ -323,7 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         help="rerun on data whose checksum differs from the study's (the test figures are then "
         "not the study's)",
     )
-    parser.add_argument("--data", default=None, help="aclImdb directory or .tar.gz")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="aclImdb directory or .tar.gz (default: where the study's data was, else "
+        "$IMDB_DATA, else download)",
+    )
     parser.add_argument(
         "--unsup", default=None, help="the unlabeled reviews, for a study with domain vectors"
     )

@@ -240,3 +240,9 @@ def test_a_study_with_a_glove_file_of_another_dimension_exports(imdb_dir, tmp_pa
 
     exported = keras.models.load_model(out / "g-trial0.keras")
     assert exported.get_layer("embedding").get_weights()[0].shape[1] == 6
+
+
+def test_rerun_finds_the_study_data_without_data(study, tmp_path, capsys):
+    """The study remembers where its data was: no --data, no $IMDB_DATA, no download."""
+    assert rerun.main(["--study", "r", "--storage", study, "--out", str(tmp_path)]) == 0
+    assert "test_acc" in capsys.readouterr().out
