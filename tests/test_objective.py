@@ -86,3 +86,45 @@ def test_invalid_params_fail_the_trial_with_a_reason(tiny_data):
     reason = study.trials[0].user_attrs["fail_reason"]
     assert study.trials[0].state == optuna.trial.TrialState.FAIL
     assert reason.startswith("ValueError: Invalid model param lstm_units=[0]")
+
+
+def test_a_passed_deadline_stops_training_mid_epoch_and_keeps_the_trial(tiny_data):
+    """--timeout bounds the wall time: past the deadline, a trial stops after its current batch
+    (Keras still validates that epoch) and completes with what it has."""
+    import time
+
+    study = optuna.create_study()
+    objective = make_objective(
+        tiny_space.space, tiny_data, epochs=5, seed=0, deadline=time.monotonic() - 1
+    )
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert trial.user_attrs["stopped_by"] == "timeout" and trial.user_attrs["epochs_run"] == 1
+    assert math.isfinite(trial.value)
+
+
+def test_the_deadline_stops_within_the_epoch():
+    import time
+
+    import keras
+    import numpy as np
+
+    from search.objective import deadline_callback
+
+    batches = []
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    trial = optuna.create_study().ask()
+    model.fit(
+        np.zeros((40, 3)),
+        np.zeros(40),
+        batch_size=10,
+        epochs=3,
+        verbose=0,
+        callbacks=[
+            deadline_callback(time.monotonic() - 1, trial),
+            keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b)),
+        ],
+    )
+    assert batches == [0]  # 1 of the 4 batches of the first of 3 epochs
