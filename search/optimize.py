@@ -422,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(exc.study, storage))
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
+        return 2
     except Exception as exc:
         lost = storage_failure(exc)
         if lost is None:
@@ -434,9 +437,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
-        return 2
     print(summary(study, storage))
     return 0
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import optuna
 
 from search import baseline, optimize
 from search.data import DataSettings
 from tests.conftest import tiny_data_args
+
+TINY = str(Path(__file__).parent / "tiny_space.py") + ":space"
 
 
 def test_baseline_fits_on_train_picks_c_on_val_and_scores_test(imdb_dir):
@@ -18,7 +22,7 @@ def test_baseline_fits_on_train_picks_c_on_val_and_scores_test(imdb_dir):
 
 def test_optimize_stores_it_once_per_study_and_the_cli_refreshes_it(imdb_dir, tmp_path, capsys):
     storage = f"sqlite:///{tmp_path / 'b.db'}"
-    common = ["--study", "b", "--storage", storage, "--space", "seed", "--epochs", "1"]
+    common = ["--study", "b", "--storage", storage, "--space", TINY, "--epochs", "1"]
     common += [*tiny_data_args(imdb_dir), "--no-enqueue-presets"]
     assert optimize.main([*common, "--trials", "1"]) == 0
     first = capsys.readouterr().out
@@ -35,7 +39,7 @@ def test_optimize_stores_it_once_per_study_and_the_cli_refreshes_it(imdb_dir, tm
 
 def test_no_baseline_skips_it(imdb_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 'n.db'}"
-    args = ["--study", "n", "--storage", storage, "--space", "seed", "--epochs", "1"]
+    args = ["--study", "n", "--storage", storage, "--space", TINY, "--epochs", "1"]
     args += [*tiny_data_args(imdb_dir), "--trials", "1", "--no-baseline", "--no-enqueue-presets"]
     assert optimize.main(args) == 0
     assert "baseline" not in optuna.load_study(study_name="n", storage=storage).user_attrs
