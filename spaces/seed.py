@@ -32,8 +32,17 @@ def space(s: Suggester) -> dict[str, Any]:
 
 
 def point(params: dict[str, Any], **_: int) -> dict[str, Any]:
-    """This space's values for a preset's params."""
+    """This space's values for a preset's params; ValueError for params outside the space."""
     p = validate_params(params)
+    outside = {
+        key: p[key]
+        for key in ("maxlen", "vocab_size", "pooling", "embedding_dropout")
+        if p[key] != validate_params({})[key]
+    }
+    if p["embedding"] not in ("learned", "glove_frozen", "glove_tuned"):
+        outside["embedding"] = p["embedding"]
+    if outside:
+        raise ValueError(f"the seed space cannot express {outside}")
     return {
         "embedding": p["embedding"],
         "spatial_dropout": p["spatial_dropout"],

@@ -89,24 +89,40 @@ def test_default_space_runs(run):
 
 
 def test_presets_are_the_first_trials_and_are_not_enqueued_twice(run, capsys):
-    from search.presets import PRESETS, SEED_DATA
+    """The configurations measured here come first, then the seed study's."""
+    from search.presets import MEASURED, PRESETS, SEED_DATA, get_preset
     from spaces.default import point
 
     tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--epochs", "1"]
     assert run("--trials", "2", *tokenize, space="default") == 0
-    assert "enqueued the seed study's presets as the first trials" in capsys.readouterr().out
+    assert "enqueued presets as the first trials" in capsys.readouterr().out
     study = load(run.storage)
-    names = list(PRESETS)
+    names = [*MEASURED, *PRESETS]
+    assert names[0] == "domain_pooled"
     assert len(study.trials) == len(names)  # 2 run, the others wait their turn
     assert [t.user_attrs["preset"] for t in study.trials] == names
     for trial, name in zip(study.trials[:2], names, strict=False):
         assert trial.state.is_finished()
-        assert trial.params == point(PRESETS[name].params, **SEED_DATA)
+        assert trial.params == point(get_preset(name).params, **SEED_DATA)
+    assert study.trials[0].params["embedding"] == "domain_tuned"
     assert {t.state.name for t in study.trials[2:]} == {"WAITING"}
     assert run("--trials", "3", *tokenize, space="default") == 0
     assert "enqueued" not in capsys.readouterr().out
     study = load(run.storage)
     assert len(study.trials) == len(names) and study.trials[2].state.is_finished()
+
+
+def test_the_seed_space_queues_only_the_seed_presets():
+    import pytest
+
+    from search.presets import MEASURED, PRESETS, SEED_DATA
+    from spaces.seed import point
+
+    for preset in PRESETS.values():
+        point(preset.params, **SEED_DATA)
+    for preset in MEASURED.values():
+        with pytest.raises(ValueError, match="cannot express"):
+            point(preset.params, **SEED_DATA)
 
 
 def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
