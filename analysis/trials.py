@@ -11,6 +11,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
+from search.files import writable_folder
 from search.storage import load_study
 
 METRICS = [
@@ -103,17 +104,7 @@ def resolve(args: argparse.Namespace) -> tuple[optuna.Study, Path]:
     if not study.get_trials(deepcopy=False):
         raise ValueError(f"Study {args.study!r} has no trials yet; run search.optimize first")
     out = args.out or Path("reports") / args.study
-    try:  # before any figure is drawn
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
-        raise ValueError(
-            f"--out {str(out)!r}: cannot write there ({reason}); pass a folder you can write"
-        ) from exc
-    return study, out
+    return study, writable_folder(out)  # before any figure is drawn
 
 
 def run(main_body, argv: list[str] | None, description: str) -> int:

@@ -20,7 +20,6 @@ own accuracy on the raw test reviews, so the cost of that difference is measured
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from search.data import Dataset
+from search.files import writable_folder
 
 
 def text_model(model, params: dict[str, Any], data: Dataset):
@@ -87,9 +87,7 @@ def save(exported, path: Path, card: dict[str, Any], *, overwrite: bool = False)
     existing model unless asked."""
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(path.parent, os.W_OK):
-        raise PermissionError(f"Cannot write to {str(path.parent)!r}; choose another --out")
+    writable_folder(path.parent)
     exported.save(path)
     card = {
         **card,

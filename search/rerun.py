@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search import backend, export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
 from search.embeddings import VectorSettings
+from search.files import writable_folder
 from search.model import plain_params, validate_params
 from search.storage import default_storage, load_study
 from search.train import evaluate, fit_fixed, model_for, predict, train_params, trial_data
@@ -99,15 +100,7 @@ def check_writable(path: Path, overwrite: bool) -> None:
     """Refuse before training, not after minutes of it."""
     if path.exists() and not overwrite:
         raise ValueError(f"{str(path)!r} exists; pass --overwrite to replace it")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f".write-test-{time.time_ns()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise ValueError(
-            f"Cannot write models to {str(path.parent)!r} ({exc.strerror}); choose another --out"
-        ) from exc
+    writable_folder(path.parent)
 
 
 def rerun_trial(

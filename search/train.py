@@ -32,6 +32,7 @@ from search.embeddings import (
     pretrained_source,
     vector_settings_from_args,
 )
+from search.files import writable_folder
 from search.model import build_model, uses_mask, validate_params
 from search.presets import PRESETS, Preset, get_preset
 
@@ -416,17 +417,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'one preset' if single else 'several presets'}"
             )
         try:  # before minutes of training, not after
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            probe = args.out.parent / f".{args.out.name}.write-test"
-            probe.touch()
-            probe.unlink()
-        except OSError as exc:
-            reason = (
-                f"{exc.filename} is a file, not a folder"
-                if isinstance(exc, (FileExistsError, NotADirectoryError))
-                else exc.strerror
-            )
-            parser.error(f"--out {str(args.out)!r}: cannot write there ({reason})")
+            writable_folder(args.out.parent)
+        except ValueError as exc:
+            parser.error(str(exc))
     try:
         return _train_and_report(args, names, custom)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

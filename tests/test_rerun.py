@@ -167,7 +167,7 @@ def test_refusals(study, imdb_dir, tmp_path, capsys):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert cli(study, imdb_dir, blocked / "models") == 2
-    assert "Cannot write models to" in capsys.readouterr().err
+    assert f"--out {str(blocked / 'models')!r}: cannot write there (" in capsys.readouterr().err
     # an existing model is never overwritten without --overwrite
     best = optuna.load_study(study_name="r", storage=study).best_trial.number
     existing = tmp_path / f"r-trial{best}.keras"
