@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.plotting import STATE_COLORS, plt, save_figure
 from analysis.trials import run
+from search.record import Record
 
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -21,7 +22,7 @@ def curves_frame(study: optuna.Study) -> pd.DataFrame:
     """Long format: one row per trial and epoch (1-based), with the four curves."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        curves = t.user_attrs.get("curves") or {}
+        curves = Record.of(t).curves
         for i in range(len(curves.get("val_loss", []))):
             rows.append(
                 {

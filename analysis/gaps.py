@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.importance import importances, plot_importances
 from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
 from analysis.trials import param_names, run, trials_frame
+from search.record import Record
 
 
 def gap_frame(study: optuna.Study) -> pd.DataFrame:
@@ -56,7 +57,7 @@ def gap_by_param(frame: pd.DataFrame, params: list[str], bins: int = 4) -> pd.Da
 
 def gap_importances(study: optuna.Study) -> pd.DataFrame:
     """Which parameters drive the accuracy gap (train - val) of completed trials."""
-    return importances(study, target=lambda t: t.user_attrs["gap_accuracy"])
+    return importances(study, target=lambda t: Record.of(t).gap_accuracy)
 
 
 def plot_gap_scatter(frame: pd.DataFrame, path: Path, *, title: str) -> Path:

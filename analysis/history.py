@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 
 from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
 from analysis.trials import run
+from search.record import Record
 
 EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should grow
 
@@ -31,11 +32,12 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
     start = min(t.datetime_start for t in trials)
     rows, best, best_acc = [], math.inf, -math.inf
     for t in sorted(trials, key=lambda t: t.number):
-        accuracy = t.user_attrs.get("val_accuracy")
+        r = Record.of(t)
+        accuracy = r.val_accuracy
         if t.state == TrialState.COMPLETE:
             best = min(best, t.value)
             best_acc = max(best_acc, accuracy if accuracy is not None else -math.inf)
-        value = t.value if t.value is not None else t.user_attrs.get("val_loss")  # pruned
+        value = t.value if t.value is not None else r.val_loss  # pruned
         rows.append(
             {
                 "trial": t.number,
@@ -121,7 +123,7 @@ def slice_frame(study: optuna.Study) -> pd.DataFrame:
     """Per trial that reached a val_loss: its state, that val_loss and its params."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        value = t.value if t.value is not None else t.user_attrs.get("val_loss")
+        value = t.value if t.value is not None else Record.of(t).val_loss
         if value is not None and t.params:
             rows.append({"trial": t.number, "state": t.state.name, "val_loss": value, **t.params})
     return pd.DataFrame(rows)

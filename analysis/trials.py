@@ -12,6 +12,7 @@ import optuna
 import pandas as pd
 
 from search.files import writable_folder
+from search.record import Record
 from search.storage import load_study
 
 METRICS = [
@@ -46,20 +47,20 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     tested = reruns(study)
     rows = []
     for t in study.get_trials(deepcopy=False):
-        a = t.user_attrs
+        r = Record.of(t)
         rows.append(
             {
                 "trial": t.number,
                 "state": t.state.name,
-                "val_loss": t.value if t.value is not None else a.get("val_loss"),
-                "val_acc": a.get("val_accuracy"),
-                "train_acc": a.get("train_accuracy"),
-                "gap_acc": a.get("gap_accuracy"),
-                "gap_loss": a.get("gap_loss"),
-                "best_epoch": a.get("best_epoch"),
-                "epochs": a.get("epochs_run"),
-                "seconds": a.get("fit_seconds"),
-                "param_count": a.get("param_count"),
+                "val_loss": t.value if t.value is not None else r.val_loss,
+                "val_acc": r.val_accuracy,
+                "train_acc": r.train_accuracy,
+                "gap_acc": r.gap_accuracy,
+                "gap_loss": r.gap_loss,
+                "best_epoch": r.best_epoch,
+                "epochs": r.epochs_run,
+                "seconds": r.fit_seconds,
+                "param_count": r.param_count,
                 "test_acc": tested.get(t.number, {}).get("test_accuracy"),
                 **t.params,
             }

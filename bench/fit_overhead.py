@@ -1,7 +1,7 @@
 """Benchmark: our training path against a bare Keras fit, and tokenisation cold vs cached.
 
 One epoch of the ``bilstm`` preset on the full 20k training split (validation included) through
-``search.train.fit``, and the same architecture written as a bare ``keras.Sequential(...).fit`` in
+``search.fitting.fit``, and the same architecture written as a bare ``keras.Sequential(...).fit`` in
 the same process, alternated ``--repeats`` times; prints samples/s for both and their ratio. Target:
 our overhead under 3%. The verdict is the median of the per-repeat ratios: each repeat runs both
 back to back, so the VM's drift in speed cancels within a pair but not between the two sides'
@@ -23,8 +23,9 @@ import keras
 from keras import layers
 
 from search.data import DataSettings, load_imdb
+from search.fitting import fit
 from search.presets import PRESETS
-from search.train import fit, model_for
+from search.trial import model_for
 
 
 def bare_model(vocab_size: int, maxlen: int) -> keras.Model:
@@ -90,14 +91,14 @@ def main() -> None:
         for run in (run_ours, run_bare) if repeat % 2 == 0 else (run_bare, run_ours):
             run(repeat)
         print(
-            f"repeat {repeat}: search.train.fit {ours[-1]:.0f} samples/s, "
+            f"repeat {repeat}: search.fitting.fit {ours[-1]:.0f} samples/s, "
             f"bare keras fit {bare[-1]:.0f} samples/s"
         )
 
     a, b = statistics.median(ours), statistics.median(bare)
     ratio = statistics.median(o / r for o, r in zip(ours, bare, strict=True))
     print(f"bilstm, 1 epoch, {n} samples, batch {args.batch_size} (median of {args.repeats}):")
-    print(f"  search.train.fit   {a:8.0f} samples/s")
+    print(f"  search.fitting.fit   {a:8.0f} samples/s")
     print(f"  bare keras fit     {b:8.0f} samples/s")
     print(f"  paired ratio ours/bare {ratio:.3f}  overhead {100 * (1 - ratio):+.1f}% (target < 3%)")
 

@@ -23,7 +23,8 @@ import time
 import optuna
 
 from search import optimize
-from search.train import fit
+from search.fitting import fit
+from search.record import Record
 
 PATIENCE = fit.__kwdefaults__["patience"]
 
@@ -70,13 +71,13 @@ def main() -> None:
     trained = low = high = 0
     for trial in study.trials:
         # the curves, not epochs_run: a trial killed mid-run has curves but no summary
-        ran = len(trial.user_attrs.get("curves", {}).get("val_loss", []))
+        ran = Record.of(trial).epochs()
         trained += ran
         if trial.state == states.COMPLETE:
             low += ran
             high += ran
         elif trial.state == states.PRUNED:
-            best = trial.user_attrs.get("best_epoch", ran)
+            best = Record.of(trial).best_epoch or ran
             low += min(args.epochs, max(ran + 1, best + PATIENCE))
             high += args.epochs
     c = optimize.counts(study)
@@ -90,7 +91,7 @@ def main() -> None:
         hit = [
             t.datetime_complete
             for t in study.trials
-            if t.state == states.COMPLETE and t.user_attrs.get("val_accuracy", 0) >= goal
+            if t.state == states.COMPLETE and (Record.of(t).val_accuracy or 0) >= goal
         ]
         start0 = min(t.datetime_start for t in study.trials)
         reached = f"{(min(hit) - start0).total_seconds() / 60:.1f} min" if hit else "not reached"
@@ -107,7 +108,7 @@ def main() -> None:
         best = study.best_trial
         print(
             f"best val_loss       {best.value:.4f} (trial {best.number}), "
-            f"val_acc {best.user_attrs['val_accuracy']:.4f}"
+            f"val_acc {Record.of(best).val_accuracy:.4f}"
         )
         print(f"best params         {best.params}")
 

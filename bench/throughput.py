@@ -7,7 +7,7 @@ For LSTM(64), BiLSTM(64) and BiLSTM(64) with max+mean pooling (learned 128d embe
 batch 64) at maxlen 200, 400 and 800 (front padding, the default; the pooled model masks it),
 trains the same model from the same seed with every batch
 padded to maxlen ("fixed") and with length-bucketed batches ("bucketed"), both through
-``search.train.fit``. Prints training samples/s (the first batch, which traces the step, is left
+``search.fitting.fit``. Prints training samples/s (the first batch, which traces the step, is left
 out), the epoch's training seconds, their ratio, and the validation accuracy after the same
 epochs; ``--repeats`` gives the run-to-run spread that says what "the same" means.
 
@@ -27,8 +27,8 @@ import numpy as np
 
 from search.batches import lengths
 from search.data import DataSettings, load_imdb
+from search.fitting import fit
 from search.model import build_model
-from search.train import fit
 
 MODELS = {  # name: (bidirectional, pooling)
     "LSTM(64)": (False, "last"),

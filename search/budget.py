@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search import record
+from search.record import Record
+
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 NOT_NEEDED = "not run: the study's total was reached by other workers' trials"
 DIVERGED = "loss became NaN/inf (TerminateOnNaN stopped training)"  # a bad point, not a bug
@@ -59,7 +62,7 @@ class Budget:
             if t.number <= trial.number
         ]
         if self.finished(study) + len(ahead) > self.total:
-            trial.set_user_attr("fail_reason", NOT_NEEDED)
+            record.write(trial, fail_reason=NOT_NEEDED)
             raise NotNeeded(NOT_NEEDED)
 
     @property
@@ -67,7 +70,7 @@ class Budget:
         return self.failures >= self.max_failures
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        reason = trial.user_attrs.get("fail_reason", "")
+        reason = Record.of(trial).fail_reason or ""
         if trial.state in FINISHED:
             self.failures, self.finished_here = 0, self.finished_here + 1
         elif trial.state == TrialState.FAIL and reason not in (NOT_NEEDED, DIVERGED):

@@ -22,12 +22,14 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import backend, baseline, interrupt, workers
+from search import backend, baseline, interrupt, record, workers
 from search.budget import Budget
 from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
+from search.kerastuner import TUNERS
 from search.objective import make_objective
 from search.presets import MEASURED, PRESETS, SEED_DATA
+from search.record import Record
 from search.storage import (
     HEARTBEAT,
     default_storage,
@@ -44,7 +46,8 @@ PRUNERS = ("successive-halving", "hyperband", "median", "none")
 # settings that define what a trial's value means: a resumed study must not change them
 IDENTITY = ("space", "data", "epochs", "vectors")
 # how the search proceeds: a resumed study may change them, and records each change
-SEARCH_SETTINGS = ("sampler", "pruner", "seed")
+SEARCH_SETTINGS = ("engine", "sampler", "pruner", "seed")
+ENGINES = ("optuna", "kerastuner")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class StudySettings:
     seed: int | None
     vectors: dict[str, Any]
     data: dict[str, Any]
+    engine: str = "optuna"  # kerastuner: sampler is its tuner, pruner "none"
 
 
 def make_sampler(name: str, seed: int | None, startup: int = 10) -> optuna.samplers.BaseSampler:
@@ -106,7 +110,7 @@ class ChanceLevelPruner(optuna.pruners.BasePruner):
         self.pruner, self.warmup, self.margin = pruner, warmup, margin
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        accuracy = trial.user_attrs.get("curves", {}).get("val_accuracy", [])
+        accuracy = Record.of(trial).curves.get("val_accuracy", [])
         if len(accuracy) >= self.warmup and accuracy[-1] <= 0.5 + self.margin:
             return True
         return self.pruner.prune(study, trial)
@@ -142,7 +146,9 @@ def create_or_resume(
     study = optuna.create_study(
         study_name=settings.study,
         storage=storage,
-        sampler=make_sampler(settings.sampler, settings.seed),
+        sampler=make_sampler(settings.sampler, settings.seed)
+        if settings.engine == "optuna"
+        else None,
         pruner=make_pruner(settings.pruner, settings.epochs),
         direction="minimize",
         load_if_exists=True,
@@ -173,6 +179,7 @@ def create_or_resume(
             f"settings ({lines}). Mixing them would make its trials incomparable: rerun with the "
             "study's settings, or start a new study with --study NAME."
         )
+    stored.setdefault("engine", "optuna")  # studies from before KerasTuner was an engine
     changed = {k: current[k] for k in SEARCH_SETTINGS if stored.get(k) != current[k]}
     if changed:  # allowed (the trials stay comparable), but the study must say what ran
         note = {"from_trial": len(study.get_trials(deepcopy=False)), **changed}
@@ -214,19 +221,19 @@ def _short(value: Any) -> str:
 
 
 def trial_line(trial: FrozenTrial) -> str:
-    attrs = trial.user_attrs
+    r = Record.of(trial)
     value = f"{trial.value:.4f}" if trial.value is not None else "-"
-    acc = attrs.get("val_accuracy")
+    acc = r.val_accuracy
     line = (
         f"trial {trial.number:>3} {trial.state.name:<8} val_loss={value} val_acc={acc:.4f} "
         if acc is not None
         else f"trial {trial.number:>3} {trial.state.name:<8} val_loss={value} val_acc=- "
     )
-    line += f"epochs={attrs.get('epochs_run', 0)} fit {attrs.get('fit_seconds', 0):.0f}s"
+    line += f"epochs={r.epochs_run} fit {r.fit_seconds:.0f}s"
     if trial.duration is not None:  # building, vectors and evaluation too
         line += f", wall {trial.duration.total_seconds():.0f}s"
-    if trial.state == TrialState.FAIL and "fail_reason" in attrs:
-        line += f"  ({attrs['fail_reason']})"
+    if trial.state == TrialState.FAIL and r.fail_reason:
+        line += f"  ({r.fail_reason})"
     return line
 
 
@@ -330,6 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--space", default="default", help=f"one of {sorted(SPACES)} or path/to/file.py:function"
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="optuna",
+        help="optuna (default), or kerastuner: the same space, data and training through "
+        "KerasTuner, its trials written into the same Optuna study",
+    )
+    parser.add_argument(
+        "--tuner",
+        choices=TUNERS,
+        default=None,
+        help="with --engine kerastuner: hyperband (default), bayesian or random",
+    )
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     parser.add_argument("--pruner", choices=PRUNERS, default="successive-halving")
     parser.add_argument("--epochs", type=int, default=10, help="most epochs per trial")
@@ -378,6 +398,20 @@ def check(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} {getattr(args, name)}: expected a positive number of {what}")
+    if args.engine == "kerastuner":
+        args.tuner = args.tuner or "hyperband"
+        if args.workers > 1:
+            raise ValueError(
+                f"--workers {args.workers} with --engine kerastuner: KerasTuner's parallel "
+                "search needs its own chief process; run one worker, or --engine optuna"
+            )
+        if args.enqueue_presets:
+            raise ValueError(
+                "--enqueue-presets with --engine kerastuner: KerasTuner has no trial queue; "
+                "leave it out"
+            )
+    elif args.tuner is not None:
+        raise ValueError(f"--tuner {args.tuner}: only with --engine kerastuner")
     if args.trials is None and args.timeout is None:
         args.trials = 50
     return args
@@ -474,8 +508,13 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
     print(
         f"study {args.study!r} in {redact(storage)}: {done} finished trials"
         + (f", running {max(left, 0)} more" if left is not None else "")
-        + f" (space={args.space}, sampler={args.sampler}, pruner={args.pruner}, "
-        f"epochs<={args.epochs}, train={len(data.train.y)}, val={len(data.val.y)})"
+        + f" (space={args.space}, "
+        + (
+            f"sampler={args.sampler}, pruner={args.pruner}, "
+            if args.engine == "optuna"
+            else f"engine=kerastuner, tuner={args.tuner}, "
+        )
+        + f"epochs<={args.epochs}, train={len(data.train.y)}, val={len(data.val.y)})"
     )
     if args.trials is not None and done >= args.trials:
         print(
@@ -494,6 +533,10 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
         return study
 
     deadline = time.monotonic() + args.timeout if args.timeout else None
+    if args.engine == "kerastuner":
+        _run_kerastuner(args, study, space, data, vectors, deadline, storage)
+        print(f"\nfinished in {time.perf_counter() - start:.0f}s")
+        return study
     objective = make_objective(
         space,
         data,
@@ -506,7 +549,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
 
     def claimed(trial: optuna.Trial) -> float:
         if workers.worker_id() is not None:
-            trial.set_user_attr("worker", workers.worker_id())
+            record.write(trial, worker=workers.worker_id())
         budget.claim(trial)
         return objective(trial)
 
@@ -523,6 +566,49 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
         raise _with_study(SearchBroken(budget.error()), study)
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
     return study
+
+
+def _run_kerastuner(
+    args, study, space, data, vectors, deadline: float | None, storage: str
+) -> None:
+    """``--engine kerastuner``: the same trial through KerasTuner (``search.kerastuner``)."""
+    from search import kerastuner
+    from search import trial as engine_neutral
+
+    def callbacks(number: int, attrs: dict[str, Any]) -> list:
+        stopped = lambda: attrs.update(stopped_by="timeout")  # noqa: E731
+        found = [engine_neutral.deadline_callback(deadline, stopped), interrupt.keras_callback()]
+        if not args.quiet:
+            samples = len(data.train.y)
+            found.append(
+                engine_neutral.progress_callback(number, args.epochs, samples, _write_line)
+            )
+        return found
+
+    try:
+        with warnings.catch_warnings(), interrupt.handling():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            kerastuner.search(
+                args.tuner,
+                study,
+                space,
+                data,
+                epochs=args.epochs,
+                trials=args.trials,
+                seed=args.seed,
+                vectors=vectors,
+                max_failures=args.max_failures,
+                deadline=deadline,
+                directory=kerastuner.directory_for(study.study_name, storage),
+                callbacks=callbacks,
+                on_trial=_log_trial,
+            )
+    except KeyboardInterrupt as exc:
+        raise _with_study(exc, study) from None
+    except RuntimeError as exc:  # KerasTuner's max_consecutive_failed_trials
+        if "consecutive failures" not in str(exc):
+            raise
+        raise _with_study(SearchBroken(str(exc).splitlines()[0]), study) from None
 
 
 def _with_study(exc: BaseException, study: optuna.Study) -> BaseException:
@@ -567,10 +653,11 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
         study=args.study,
         storage=storage,
         space=args.space,
-        sampler=args.sampler,
-        pruner=args.pruner,
+        sampler=args.sampler if args.engine == "optuna" else args.tuner,
+        pruner=args.pruner if args.engine == "optuna" else "none",
         epochs=args.epochs,
         seed=args.seed,
+        engine=args.engine,
         vectors=vectors.identity(),
         # the dataset's identity: settings and checksum, not where this machine keeps it
         data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
@@ -586,7 +673,7 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
     )
     if new_file is not None:  # a relative default path depends on the current folder
         print(f"created {new_file.resolve()} for study {args.study!r}")
-    if args.enqueue_presets is not False:
+    if args.enqueue_presets is not False and args.engine == "optuna":
         enqueued = enqueue_presets(study, args.space)
         if enqueued:
             print(f"enqueued presets as the first trials: {enqueued}")

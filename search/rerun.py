@@ -27,9 +27,11 @@ from search import backend, export
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
 from search.embeddings import VectorSettings
 from search.files import writable_folder
+from search.fitting import evaluate, fit_fixed, predict
 from search.model import plain_params, validate_params
+from search.record import Record
 from search.storage import default_storage, load_study
-from search.train import evaluate, fit_fixed, model_for, predict, train_params, trial_data
+from search.trial import model_for, train_params, trial_data
 from spaces import OptunaSuggester, load_space
 
 
@@ -121,7 +123,7 @@ def rerun_trial(
     settings = study_settings(study)
     params = trial_params(trial, settings["space"])
     data = trial_data(params, data)
-    seed = int(trial.user_attrs.get("seed", 0))
+    seed = Record.of(trial).seed or 0
     keras.backend.clear_session()
     start = time.perf_counter()
     model, result = train_params(
@@ -157,7 +159,7 @@ def rerun_trial(
     raw_accuracy = float(((raw >= 0.5) == (data.test.y >= 0.5)).mean())
     metrics = {
         "trained_on": "train+val" if all_data else "train",
-        "val_accuracy_stored": trial.user_attrs.get("val_accuracy"),
+        "val_accuracy_stored": Record.of(trial).val_accuracy,
         "val_accuracy_rerun": None if all_data else val["accuracy"],
         "val_loss_stored": trial.value,
         "val_loss_rerun": None if all_data else val["loss"],

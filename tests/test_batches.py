@@ -50,8 +50,8 @@ def test_trim_keeps_at_least_one_column():
 @pytest.mark.parametrize("padding", ["pre", "post"])
 def test_a_masked_model_gives_the_same_output_bucketed_or_fully_padded(padding):
     """Masked (post) and pooled models read only the tokens: trimming padding changes nothing."""
+    from search.fitting import predict
     from search.model import build_model
-    from search.train import predict
 
     _, x, _ = reviews(padding, n=64)
     model = build_model(
@@ -67,8 +67,8 @@ def test_a_masked_model_gives_the_same_output_bucketed_or_fully_padded(padding):
 def test_bucketed_and_fixed_padding_fits_reach_the_same_loss(tiny_data):
     import keras
 
+    from search.fitting import evaluate, fit
     from search.model import build_model
-    from search.train import evaluate, fit
 
     losses = {}
     for bucket in (False, True):
@@ -85,8 +85,8 @@ def test_bucketed_and_fixed_padding_fits_reach_the_same_loss(tiny_data):
 
 
 def test_bucketing_is_the_default_exactly_where_padding_is_masked():
+    from search.fitting import bucketing
     from search.model import build_model
-    from search.train import bucketing
 
     def model(**params):
         return build_model(

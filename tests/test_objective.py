@@ -5,22 +5,8 @@ import math
 import optuna
 import pytest
 
-from search.objective import make_objective, pruning_callback, summarize
+from search.objective import make_objective
 from tests import tiny_space
-
-
-def test_summary_at_the_best_epoch():
-    history = {
-        "loss": [0.6, 0.4, 0.2],
-        "accuracy": [0.6, 0.8, 0.95],
-        "val_loss": [0.55, 0.45, 0.5],
-        "val_accuracy": [0.7, 0.78, 0.77],
-    }
-    s = summarize(history)
-    assert s["best_epoch"] == 2 and s["epochs_run"] == 3 and s["val_loss"] == 0.45
-    assert s["gap_accuracy"] == pytest.approx(0.8 - 0.78)
-    assert s["gap_loss"] == pytest.approx(0.45 - 0.4)
-    assert summarize({"val_loss": [math.nan]}) == {"epochs_run": 1}
 
 
 def test_completed_trial_records_everything_analysis_needs(tiny_data):
@@ -49,11 +35,17 @@ def test_completed_trial_records_everything_analysis_needs(tiny_data):
 
 
 def test_missing_val_loss_is_an_error_not_a_warning():
-    study = optuna.create_study()
-    trial = study.ask()
-    callback = pruning_callback(trial, {})
-    with pytest.raises(KeyError, match="pruning monitors 'val_loss'"):
-        callback.on_epoch_end(0, {"loss": 0.5})
+    """Unlike optuna_integration's KerasPruningCallback, which only warns: a trial that reports
+    nothing could never be pruned and would waste its budget."""
+    import keras
+    import numpy as np
+
+    from search.fitting import _curves_callback
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(KeyError, match="fit monitors 'val_loss'.*validation data is missing"):
+        model.fit(np.zeros((8, 3)), np.zeros(8), verbose=0, callbacks=[_curves_callback({})])
 
 
 def test_a_pruned_trial_keeps_its_curves(tiny_data):
@@ -110,12 +102,12 @@ def test_the_deadline_stops_within_the_epoch():
     import keras
     import numpy as np
 
-    from search.objective import deadline_callback
+    from search.trial import deadline_callback
 
     batches = []
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
-    trial = optuna.create_study().ask()
+    stopped = []
     model.fit(
         np.zeros((40, 3)),
         np.zeros(40),
@@ -123,8 +115,9 @@ def test_the_deadline_stops_within_the_epoch():
         epochs=3,
         verbose=0,
         callbacks=[
-            deadline_callback(time.monotonic() - 1, trial),
+            deadline_callback(time.monotonic() - 1, lambda: stopped.append(True)),
             keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b)),
         ],
     )
     assert batches == [0]  # 1 of the 4 batches of the first of 3 epochs
+    assert stopped

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from search import export, predict
-from search.train import train_params
+from search.trial import train_params
 
 ROOT = Path(__file__).parent.parent
 

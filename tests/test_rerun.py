@@ -112,7 +112,7 @@ def test_export_is_exact_for_masked_reviews_up_to_maxlen(imdb_dir):
 
     from search.data import DataSettings, load_imdb, pad
     from search.export import predict_texts, text_model
-    from search.train import train_params
+    from search.trial import train_params
 
     data = load_imdb(imdb_dir, DataSettings(vocab_size=100, maxlen=40, padding="post"))
     params = {"embedding_dim": 8, "lstm_units": [6, 4], "bidirectional": True, "batch_size": 16}
@@ -193,7 +193,8 @@ def test_export_is_exact_for_a_pooled_model_on_a_vocabulary_cut(imdb_dir):
 
     from search.data import DataSettings, load_imdb
     from search.export import predict_texts, text_model
-    from search.train import predict, train_params, trial_data
+    from search.fitting import predict
+    from search.trial import train_params, trial_data
 
     data = load_imdb(imdb_dir, DataSettings(vocab_size=100, maxlen=40))
     params = {"embedding_dim": 8, "lstm_units": [6], "bidirectional": True, "batch_size": 16}

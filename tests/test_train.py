@@ -9,7 +9,8 @@ import pytest
 
 from search import train as train_mod
 from search.data import Split
-from search.train import fit, model_for, train_params
+from search.fitting import fit
+from search.trial import model_for, train_params
 from tests.conftest import tiny_data_args
 
 SMALL = {"embedding_dim": 8, "lstm_units": [8], "learning_rate": 0.01, "batch_size": 16}

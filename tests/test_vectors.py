@@ -6,7 +6,7 @@ import pytest
 from search import vectors as vec
 from search.data import DataSettings, load_imdb, read_splits
 from search.embeddings import VectorSettings
-from search.train import model_for
+from search.trial import model_for
 from tests.conftest import UNSUP_ONLY
 
 SMALL = VectorSettings(dim=8, window=3, epochs=2)

@@ -1,0 +1,273 @@
+"""KerasTuner as a second engine over the same space, data, model family and training.
+
+``python -m search.optimize --engine kerastuner --tuner hyperband`` runs the space function
+through ``keras_tuner.HyperParameters`` (``spaces.KerasTunerSuggester``); ``SpaceHyperModel`` is
+a thin adapter over ``search.trial`` (``build(hp)`` assembles, ``fit(hp, model, ...)`` trains),
+as the Optuna objective is. KerasTuner keeps its own state under ``studies/<study>-kerastuner``
+(an interrupted search resumes), and every finished trial is also written into the Optuna study,
+with the params as Optuna would have sampled them and the same trial record, so the dashboard,
+analysis, rerun and export work unchanged on KerasTuner results.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import random
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from search import interrupt, record, trial
+from search.budget import DIVERGED
+from search.data import Dataset
+from search.embeddings import VectorSettings
+from search.model import validate_params
+from spaces import KerasTunerSuggester, Space
+
+TUNERS = ("hyperband", "bayesian", "random")
+
+
+class RecordingSuggester:
+    """Forwards to KerasTuner and notes each param with the distribution Optuna would have
+    sampled it from, so a KerasTuner trial lands in an Optuna study as an Optuna trial would."""
+
+    def __init__(self, inner: KerasTunerSuggester) -> None:
+        self.inner = inner
+        self.params: dict[str, Any] = {}
+        self.distributions: dict[str, BaseDistribution] = {}
+
+    def _note(self, name: str, value: Any, distribution: BaseDistribution) -> Any:
+        self.params[name], self.distributions[name] = value, distribution
+        return value
+
+    def int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        value = self.inner.int(name, low, high, step=step, log=log)
+        return self._note(name, value, IntDistribution(low, high, log=log, step=1 if log else step))
+
+    def float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        value = self.inner.float(name, low, high, step=step, log=log)
+        return self._note(name, value, FloatDistribution(low, high, log=log, step=step))
+
+    def categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        value = self.inner.categorical(name, choices)
+        return self._note(name, value, CategoricalDistribution(list(choices)))
+
+
+def _hypermodel_class():
+    import keras_tuner
+
+    class SpaceHyperModel(keras_tuner.HyperModel):
+        """``build(hp)`` and ``fit(hp, model, ...)`` over ``search.trial``; the last trial's
+        record is kept in ``self.trial`` until the tuner writes it into the Optuna study."""
+
+        def __init__(
+            self,
+            space: Space,
+            data: Dataset,
+            *,
+            epochs: int,
+            seed: int | None,
+            vectors: VectorSettings,
+            callbacks: Callable[[int, dict[str, Any]], list],
+        ) -> None:
+            super().__init__(name="lstm_search")
+            self.space, self.data, self.epochs = space, data, epochs
+            self.seed, self.vectors, self.callbacks = seed, vectors, callbacks
+            self.number = 0  # the Optuna trial number this trial will get
+            self.trial: dict[str, Any] = {}
+
+        def _params(self, hp) -> tuple[dict[str, Any], RecordingSuggester]:
+            suggester = RecordingSuggester(KerasTunerSuggester(hp))
+            return validate_params(self.space(suggester)), suggester
+
+        def build(self, hp):
+            import keras
+
+            keras.backend.clear_session()
+            params, suggester = self._params(hp)
+            seed = self.seed + self.number if self.seed is not None else random.randrange(2**31)
+            attrs: dict[str, Any] = {"engine": "kerastuner"}
+            self.trial = {
+                "params": suggester.params,
+                "distributions": suggester.distributions,
+                "attrs": attrs,
+                "start": datetime.datetime.now(),
+            }
+            self.cut, model = trial.assemble(
+                params, self.data, seed=seed, vectors=self.vectors, write=attrs.update
+            )
+            return model
+
+        def fit(self, hp, model, *args, epochs=None, initial_epoch=0, callbacks=(), **kwargs):
+            params, _ = self._params(hp)
+            attrs = self.trial["attrs"]
+            result = trial.train(
+                model,
+                params,
+                self.cut,
+                epochs=epochs or self.epochs,
+                initial_epoch=initial_epoch,
+                callbacks=[*callbacks, *self.callbacks(self.number, attrs)],
+                write=attrs.update,
+            )
+            if record.diverged(result.history):
+                attrs["fail_reason"] = DIVERGED
+                raise keras_tuner.errors.FailedTrialError(DIVERGED)
+            at_best = record.at_best_epoch(result.history)
+            return {"val_loss": at_best["val_loss"], "val_accuracy": at_best["val_accuracy"]}
+
+    return SpaceHyperModel
+
+
+def make_tuner(
+    name: str,
+    hypermodel,
+    *,
+    study: optuna.Study,
+    directory: Path,
+    epochs: int,
+    trials: int | None,
+    seed: int | None,
+    max_failures: int,
+    deadline: float | None,
+    on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None],
+):
+    """A KerasTuner tuner of kind ``name`` (``TUNERS``) that also writes each finished trial
+    into ``study``. ``trials`` is its ``max_trials`` (Hyperband's too: it stops there)."""
+    import keras_tuner
+
+    base = {
+        "hyperband": keras_tuner.Hyperband,
+        "bayesian": keras_tuner.BayesianOptimization,
+        "random": keras_tuner.RandomSearch,
+    }[name]
+
+    class Recording(base):
+        def on_trial_end(self, kt_trial):
+            # before KerasTuner's end_trial, which raises after max_failures failures in a row
+            frozen = to_optuna(kt_trial, hypermodel.trial)
+            if frozen is not None:
+                study.add_trial(frozen)
+                on_trial(study, study.get_trials(deepcopy=False)[-1])
+            hypermodel.trial = {}
+            hypermodel.number = len(study.get_trials(deepcopy=False))
+            if deadline is not None and time.monotonic() > deadline:
+                self.oracle.max_trials = len(self.oracle.trials)  # start no other
+            super().on_trial_end(kt_trial)
+            interrupt.check()  # Ctrl-C between trials: KerasTuner would start another
+
+    kwargs: dict[str, Any] = {
+        "objective": keras_tuner.Objective("val_loss", direction="min"),
+        "seed": seed,
+        "directory": str(directory),
+        "project_name": study.study_name,
+        "overwrite": False,  # an interrupted search resumes
+        "max_consecutive_failed_trials": max_failures,
+    }
+    if name == "hyperband":
+        tuner = Recording(hypermodel, max_epochs=epochs, factor=3, **kwargs)
+        tuner.oracle.max_trials = trials
+    else:
+        tuner = Recording(hypermodel, max_trials=trials, **kwargs)
+    hypermodel.number = len(study.get_trials(deepcopy=False))
+    return tuner
+
+
+def to_optuna(kt_trial, run: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
+    """The Optuna trial for a finished KerasTuner trial: params as Optuna would have sampled
+    them, value = best val_loss, per-epoch val_loss as intermediate values, the trial record.
+    Hyperband's continued trials start at ``tuner/initial_epoch``: their epochs are numbered
+    from there, and ``epochs_run`` counts the epochs this trial actually trained."""
+    if not run:  # it failed before build (KerasTuner found no new values)
+        return None
+    hp = kt_trial.hyperparameters.values
+    attrs = dict(run["attrs"])
+    first = int(hp.get("tuner/initial_epoch", 0))
+    attrs["kerastuner"] = {
+        "trial_id": kt_trial.trial_id,
+        **{k.split("/")[1]: v for k, v in hp.items() if k.startswith("tuner/")},
+    }
+    if attrs.get("best_epoch") is not None:  # numbered like the intermediate values
+        attrs["best_epoch"] += first
+    curves = attrs.get("curves", {})
+    losses = curves.get(record.MONITOR, [])
+    intermediate = {first + i + 1: v for i, v in enumerate(losses) if math.isfinite(v)}
+    status = str(kt_trial.status)
+    complete = status.endswith("COMPLETED") and intermediate
+    if not complete:
+        message = (getattr(kt_trial, "message", None) or "").strip().splitlines()
+        attrs.setdefault("fail_reason", message[-1] if message else f"KerasTuner {status}")
+    frozen = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE if complete else optuna.trial.TrialState.FAIL,
+        value=min(intermediate.values()) if complete else None,
+        params=run["params"],
+        distributions=run["distributions"],
+        user_attrs=attrs,
+        intermediate_values=intermediate,
+    )
+    frozen.datetime_start = run["start"]
+    return frozen
+
+
+def search(
+    tuner_name: str,
+    study: optuna.Study,
+    space: Space,
+    data: Dataset,
+    *,
+    epochs: int,
+    trials: int | None,
+    seed: int | None,
+    vectors: VectorSettings,
+    max_failures: int,
+    deadline: float | None,
+    directory: Path,
+    callbacks: Callable[[int, dict[str, Any]], list],
+    on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None],
+) -> None:
+    """Run the KerasTuner search to ``trials`` (KerasTuner's ``max_trials``: every trial it
+    starts counts) or ``deadline``; raises RuntimeError after ``max_failures`` failures in a
+    row (KerasTuner's ``max_consecutive_failed_trials``)."""
+    hypermodel = _hypermodel_class()(
+        space, data, epochs=epochs, seed=seed, vectors=vectors, callbacks=callbacks
+    )
+    tuner = make_tuner(
+        tuner_name,
+        hypermodel,
+        study=study,
+        directory=directory,
+        epochs=epochs,
+        trials=trials,
+        seed=seed,
+        max_failures=max_failures,
+        deadline=deadline,
+        on_trial=on_trial,
+    )
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # retracing notices for every new architecture
+    with warnings.catch_warnings():
+        # Hyperband continues a trial from its best weights; the optimizer starts afresh
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        tuner.search(verbose=0)
+
+
+def directory_for(study_name: str, storage: str) -> Path:
+    """KerasTuner's project folder: beside the study's SQLite file, else under ``studies/``."""
+    from search.storage import sqlite_file
+
+    file = sqlite_file(storage)
+    return (file.parent if file else Path("studies")) / f"{study_name}-kerastuner"

@@ -1,0 +1,100 @@
+"""The trial record: what every engine stores about one trial, defined in one place.
+
+A record is an Optuna trial's user attrs, one attr per field, so ``optuna-dashboard`` shows each
+field and a pruned or failed trial keeps what it had so far. Engines write it with ``write``
+(fields as they become known: the seed before training, the curves after every epoch) and
+everything else reads it back with ``Record.of(trial)``. The metrics at the best epoch are
+derived from the curves here and stored too, for tables and the dashboard. Keras-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+MONITOR = "val_loss"  # the objective every engine minimises, and the metric pruners watch
+
+
+@dataclass(frozen=True)
+class Record:
+    seed: int | None = None  # Keras seed the trial trained with
+    model_params: dict[str, Any] | None = None  # what build_model got, defaults filled in
+    param_count: int | None = None
+    curves: dict[str, list[float]] = field(default_factory=dict)  # per epoch, as Keras logs
+    fit_seconds: float = 0.0  # training only, not data or model assembly
+    samples_per_second: float = 0.0
+    fail_reason: str | None = None
+    stopped_by: str | None = None  # "timeout" when the study's budget ended it
+    preset: str | None = None  # a queued preset's name
+    worker: int | None = None  # --workers: which process ran it
+    engine: str = "optuna"  # or "kerastuner"
+    # derived from the curves at the best (lowest val_loss) epoch; stored for tables
+    epochs_run: int = 0
+    best_epoch: int | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    train_loss: float | None = None
+    train_accuracy: float | None = None
+    gap_accuracy: float | None = None  # train - val accuracy: > 0 fits train better
+    gap_loss: float | None = None  # val - train loss
+
+    @classmethod
+    def of(cls, trial) -> Record:
+        """The record of a (frozen) Optuna trial; fields it never wrote keep their defaults."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in trial.user_attrs.items() if k in names})
+
+    def epochs(self) -> int:
+        return len(self.curves.get(MONITOR, []))
+
+
+FIELDS = frozenset(f.name for f in dataclasses.fields(Record))
+
+
+def write(trial, **values: Any) -> None:
+    """Store fields on a live ``optuna.Trial``; a name that is not a field is a bug."""
+    unknown = set(values) - FIELDS
+    if unknown:
+        raise KeyError(f"not trial record fields: {sorted(unknown)}")
+    for key, value in values.items():
+        trial.set_user_attr(key, value)
+
+
+def at_best_epoch(curves: dict[str, list[float]]) -> dict[str, Any]:
+    """The derived fields: metrics at the lowest finite val_loss, and the gaps there."""
+    val_loss = curves.get(MONITOR, [])
+    finite = [(v, i) for i, v in enumerate(val_loss) if math.isfinite(v)]
+    if not finite:
+        return {"epochs_run": len(val_loss)}
+    best_loss, i = min(finite)
+    train_acc, val_acc = curves["accuracy"][i], curves["val_accuracy"][i]
+    train_loss = curves["loss"][i]
+    return {
+        "epochs_run": len(val_loss),
+        "best_epoch": i + 1,
+        "val_loss": best_loss,
+        "val_accuracy": val_acc,
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "gap_accuracy": train_acc - val_acc,
+        "gap_loss": best_loss - train_loss,
+    }
+
+
+def finished_fit(curves: dict[str, list[float]], seconds: float, samples: int) -> dict[str, Any]:
+    """The fields a fit adds when it ends (complete, pruned, failed or interrupted)."""
+    epochs = len(curves.get(MONITOR, []))
+    return {
+        "curves": curves,
+        **at_best_epoch(curves),
+        "fit_seconds": round(seconds, 2),
+        "samples_per_second": round(epochs * samples / seconds, 1) if seconds else 0.0,
+    }
+
+
+def diverged(curves: dict[str, list[float]]) -> bool:
+    """No val_loss at all, or a NaN/inf loss anywhere: the trial learned nothing usable."""
+    losses = curves.get(MONITOR, [])
+    return not losses or not all(map(math.isfinite, losses + curves.get("loss", [])))

@@ -1,0 +1,195 @@
+"""One trial, engine-neutral: params -> the trial's cut of the data -> model -> fit -> record.
+
+Optuna's objective (``search.objective``) and KerasTuner's hypermodel (``search.kerastuner``) are
+thin adapters over these two steps, as KerasTuner splits ``HyperModel.build(hp)`` from
+``HyperModel.fit(hp, model, ...)``: the engine brings its callbacks (pruning, checkpoints) and a
+``write`` that stores ``search.record`` fields where the engine keeps its trials.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from search import record
+from search.data import Dataset
+from search.embeddings import VectorSettings, embedding_matrix, load_source, pretrained_source
+from search.fitting import FitResult, fit
+from search.model import build_model, plain_params, uses_mask, validate_params
+
+Write = Callable[..., None]  # write(**record fields)
+
+_MATRICES: dict[tuple, Any] = {}
+
+
+def trial_data(params: dict[str, Any], data: Dataset) -> Dataset:
+    """The trial's cut of the study's tokenisation (its ``maxlen`` and ``vocab_size``).
+
+    Pooled models mask the padding, so it moves to the end: the same tokens, read the same way,
+    and the only masks the cuDNN LSTM kernel accepts on a GPU (right-padded).
+    """
+    p = validate_params(params)
+    padding = "post" if uses_mask(p, data.settings.mask_zero) else None
+    return data.cut(p["maxlen"], p["vocab_size"], padding)
+
+
+def model_for(
+    params: dict[str, Any],
+    data: Dataset,
+    *,
+    vectors: VectorSettings = VectorSettings(),
+):
+    """``build_model`` for this dataset (already cut by ``trial_data``), with the pretrained
+    matrix when the params ask for one (built once per vocabulary and source, then reused).
+    """
+    p = validate_params(params)
+    matrix = None
+    source = pretrained_source(p["embedding"])
+    if source:
+        # the matrix depends on the vocabulary, not on the cut's maxlen or padding side: a
+        # vocabulary cut is a prefix, so the split and its length identify it
+        split = (data.settings.val_split, data.settings.seed, len(data.vocabulary))
+        key = (data.checksum, *split, source, tuple(sorted(vectors.identity().items())))
+        if key not in _MATRICES:
+            emb = embedding_matrix(
+                data.vocabulary, load_source(source, data, vectors), seed=data.settings.seed
+            )
+            _MATRICES[key] = emb
+            print(
+                f"{source} vectors ({emb.name}): {emb.found} of {len(data.vocabulary) - 2} "
+                f"vocabulary words found ({emb.coverage:.1%} coverage), dim {emb.matrix.shape[1]}",
+                file=sys.stderr,
+            )
+        matrix = _MATRICES[key].matrix
+    return build_model(
+        p,
+        vocab_size=len(data.vocabulary),
+        maxlen=None,  # length-bucketed batches: each as long as its longest review
+        embedding_matrix=matrix,
+        mask_zero=data.settings.mask_zero,
+    )
+
+
+def assemble(
+    params: dict[str, Any], data: Dataset, *, seed: int, vectors: VectorSettings, write: Write
+) -> tuple[Dataset, Any]:
+    """Seed Keras, cut the data and build the model; records what the trial is."""
+    import keras
+
+    p = validate_params(params)
+    write(seed=seed, model_params=plain_params(p))
+    keras.utils.set_random_seed(seed)
+    cut = trial_data(p, data)
+    model = model_for(p, cut, vectors=vectors)
+    write(param_count=int(model.count_params()))
+    return cut, model
+
+
+def train(
+    model,
+    params: dict[str, Any],
+    cut: Dataset,
+    *,
+    epochs: int,
+    callbacks: Sequence = (),
+    write: Write,
+    initial_epoch: int = 0,
+) -> FitResult:
+    """Fit with the engine's callbacks; the record gets the curves and the metrics at the best
+    epoch however the fit ends (complete, pruned, failed or interrupted)."""
+    import keras
+
+    history: dict[str, list[float]] = {}
+
+    class Live(keras.callbacks.Callback):  # the dashboard shows the curves as they grow
+        def on_epoch_end(self, epoch, logs=None):
+            write(curves=history)
+
+    start = time.perf_counter()
+    try:
+        return fit(
+            model,
+            cut,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            batch_size=validate_params(params)["batch_size"],
+            callbacks=[Live(), *callbacks],
+            history=history,
+        )
+    finally:
+        write(**record.finished_fit(history, time.perf_counter() - start, len(cut.train.y)))
+
+
+def train_params(
+    params: dict[str, Any],
+    data: Dataset,
+    *,
+    epochs: int,
+    seed: int,
+    vectors: VectorSettings = VectorSettings(),
+    verbose: int = 0,
+) -> tuple[Any, FitResult]:
+    """Seed, build and fit one configuration on ``data`` (already cut by ``trial_data``);
+    returns the model (best weights) and its fit."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = model_for(params, data, vectors=vectors)
+    result = fit(
+        model,
+        data,
+        epochs=epochs,
+        batch_size=validate_params(params)["batch_size"],
+        verbose=verbose,
+    )
+    return model, result
+
+
+def deadline_callback(deadline: float | None, stopped: Callable[[], None]):
+    """End training at the epoch whose successor would finish after ``deadline``
+    (``time.monotonic()``), or mid-epoch once it has passed, so a study's ``--timeout`` bounds
+    its wall time: Optuna's timeout only stops new trials, and a trial started just before it
+    could run its full epochs (a maxlen-800 BiLSTM epoch takes over 20 minutes on 2 cores). Keras
+    validates the part-trained epoch; the trial completes with its best val_loss so far."""
+    import keras
+
+    class Deadline(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.monotonic()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if deadline is not None and time.monotonic() > deadline:
+                self.model.stop_training = True
+                stopped()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.monotonic()
+            if deadline is not None and now + (now - self.began) > deadline:
+                self.model.stop_training = True
+                stopped()
+
+    return Deadline()
+
+
+def progress_callback(number: int, epochs: int, samples: int, write: Callable[[str], None]):
+    """One line per epoch (``trial 12 epoch 3/10 val_loss=... 52s 385 samples/s``): plain lines,
+    so a terminal, a log file and a notebook all show a long trial's progress."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs, seconds = logs or {}, time.perf_counter() - self.began
+            metrics = " ".join(
+                f"{k}={logs[k]:.4f}" for k in ("val_loss", "val_accuracy", "loss") if k in logs
+            )
+            write(
+                f"trial {number:>3} epoch {epoch + 1}/{epochs} {metrics} {seconds:.0f}s "
+                f"{samples / seconds:.0f} samples/s"
+            )
+
+    return Progress()

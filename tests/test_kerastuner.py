@@ -1,0 +1,147 @@
+"""KerasTuner as the second engine: the same space and training, trials in the Optuna study."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from search.kerastuner import RecordingSuggester
+from search.record import Record
+from spaces import KerasTunerSuggester
+from tests.test_optimize import load, run  # noqa: F401  (the CLI fixture)
+
+Complete = optuna.trial.TrialState.COMPLETE
+
+
+def conditional(s):
+    params = {
+        "units": s.int("units", 16, 256, log=True),
+        "rate": s.float("rate", 1e-4, 1e-1, log=True),
+    }
+    params["dropout"] = s.float("dropout", 0.0, 0.5, step=0.1)
+    if s.categorical("conv", [False, True]):
+        params["filters"] = s.int("filters", 32, 128, step=32)
+    params["optimizer"] = s.categorical("optimizer", ["adam", "rmsprop"])
+    return params
+
+
+def test_the_suggester_maps_each_kind_and_only_the_branch_taken():
+    import keras_tuner
+
+    for conv in (False, True):
+        hp = keras_tuner.HyperParameters()
+        hp.values["conv"] = conv  # the branch KerasTuner's oracle would have chosen
+        s = RecordingSuggester(KerasTunerSuggester(hp))
+        params = conditional(s)
+        assert set(s.params) == {"units", "rate", "dropout", "conv", "optimizer"} | (
+            {"filters"} if conv else set()
+        )
+        assert ("filters" in params) is conv
+        for name, value in s.params.items():
+            assert value == hp.values[name]  # what KerasTuner holds is what Optuna will store
+            assert s.distributions[name]._contains(s.distributions[name].to_internal_repr(value))
+        d = s.distributions
+        assert d["units"] == IntDistribution(16, 256, log=True)
+        assert d["rate"] == FloatDistribution(1e-4, 1e-1, log=True)
+        assert d["dropout"] == FloatDistribution(0.0, 0.5, step=0.1)
+        assert d["conv"] == CategoricalDistribution([False, True])
+        assert d["optimizer"] == CategoricalDistribution(["adam", "rmsprop"])
+        assert isinstance(s.params["conv"], bool)
+        space = hp.space
+        kinds = {h.name: type(h).__name__ for h in space}
+        assert kinds["units"] == "Int" and kinds["rate"] == "Float" and kinds["conv"] == "Boolean"
+        assert [h.sampling for h in space if h.name == "units"] == ["log"]
+
+
+@pytest.mark.parametrize("tuner", ["random", "bayesian"])
+def test_random_and_bayesian_trials_land_in_the_optuna_study(run, tuner, capsys):  # noqa: F811
+    assert run("--engine", "kerastuner", "--tuner", tuner, "--trials", "2", "--seed", "0") == 0
+    study = load(run.storage)
+    assert [t.state for t in study.trials] == [Complete, Complete]
+    assert study.user_attrs["settings"]["engine"] == "kerastuner"
+    assert study.user_attrs["settings"]["sampler"] == tuner
+    for number, t in enumerate(study.trials):
+        r = Record.of(t)
+        assert r.engine == "kerastuner" and r.seed == number  # seed + trial number
+        assert t.value == min(r.curves["val_loss"]) and r.val_loss == t.value
+        assert list(t.intermediate_values.values()) == r.curves["val_loss"]
+        assert r.model_params["lstm_units"] == [t.params["units"]]
+        assert set(t.params) == {"units", "learning_rate"}
+    assert "trial   1 COMPLETE" in capsys.readouterr().out
+
+
+def test_hyperband_continues_trials_and_rerun_and_export_work(run, imdb_dir, tmp_path):  # noqa: F811
+    """--epochs 3: Hyperband's first bracket trains 3 trials for 1 epoch, then continues the best
+    from its checkpoint to epoch 3; the continued trial records the 2 epochs it trained."""
+    args = ("--engine", "kerastuner", "--epochs", "3", "--trials", "4", "--seed", "0")
+    assert run(*args) == 0
+    trials = load(run.storage).trials
+    assert len(trials) == 4 and all(t.state == Complete for t in trials)
+    continued = trials[3]
+    tuned = continued.user_attrs["kerastuner"]
+    assert (tuned["initial_epoch"], tuned["epochs"]) == (1, 3)
+    assert list(continued.intermediate_values) == [2, 3]
+    assert Record.of(continued).epochs_run == 2 and Record.of(continued).best_epoch in (2, 3)
+    assert [Record.of(t).epochs_run for t in trials[:3]] == [1, 1, 1]
+    assert continued.params == trials[int(tuned["trial_id"])].params
+    assert (tmp_path / "t-kerastuner").is_dir()  # KerasTuner's state, beside the study file
+    # resuming to the same total runs nothing more
+    assert run(*args) == 0
+    assert len(load(run.storage).trials) == 4
+
+    from search import rerun
+
+    out = tmp_path / "models"
+    code = rerun.main(
+        ["--study", "t", "--storage", run.storage, "--data", str(imdb_dir), "--out", str(out)]
+    )
+    assert code == 0
+    assert list(out.glob("t-trial*.keras"))
+    assert "rerun:" in " ".join(load(run.storage).user_attrs)
+
+
+def test_kerastuner_refuses_what_it_cannot_do(run, capsys):  # noqa: F811
+    with pytest.raises(SystemExit):
+        run("--engine", "kerastuner", "--workers", "2")
+    assert "KerasTuner's parallel search needs its own chief" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run("--tuner", "random")
+    assert "--tuner random: only with --engine kerastuner" in capsys.readouterr().err
+
+
+def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path, capsys):  # noqa: F811
+    """Real records, not hand-made ones: renaming a record field breaks this test."""
+    import pandas as pd
+
+    from analysis import compare, report
+    from analysis.trials import trials_frame
+
+    assert run("--trials", "2", "--seed", "0", study="opt") == 0
+    assert run("--engine", "kerastuner", "--tuner", "random", "--trials", "2", study="kt") == 0
+    out = tmp_path / "cmp"
+    assert (
+        compare.main(["--studies", "opt", "kt", "--storage", run.storage, "--out", str(out)]) == 0
+    )
+    frame = pd.read_csv(out / "compare.csv")
+    assert list(frame["study"]) == ["opt", "kt"] and list(frame["engine"]) == [
+        "optuna",
+        "kerastuner",
+    ]
+    for name, row in zip(("opt", "kt"), frame.itertuples(), strict=True):
+        trials = load(run.storage, name).trials
+        assert row.trials == 2
+        assert row.epochs == sum(len(t.user_attrs["curves"]["val_loss"]) for t in trials)
+        best = max(t.user_attrs["val_accuracy"] for t in trials if t.value is not None)
+        assert row.best_val_acc == pytest.approx(best)
+    assert (out / "compare.png").stat().st_size > 10_000
+    for name in ("opt", "kt"):
+        table = trials_frame(load(run.storage, name))
+        columns = ["val_acc", "train_acc", "gap_acc", "best_epoch", "epochs", "seconds"]
+        assert table[columns + ["param_count"]].notna().all().all()
+        folder = tmp_path / f"report-{name}"
+        assert report.main(["--study", name, "--storage", run.storage, "--out", str(folder)]) == 0
+        assert (folder / "index.html").exists()
+    capsys.readouterr()
+    assert compare.main(["--studies", "opt", "nope", "--storage", run.storage]) == 2
+    assert "No study 'nope'" in capsys.readouterr().err
