@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as search/__init__.py
 
 POSITIVE = "wonderful great moving superb brilliant loved beautiful best".split()
 NEGATIVE = "awful boring terrible waste worst dull poor hated".split()

@@ -180,7 +180,7 @@ def test_cli_trains_any_params_given_as_json(imdb_dir, capsys):
 
 
 def test_a_pretrained_matrix_is_built_once_for_every_cut_of_one_vocabulary(tiny_data, monkeypatch):
-    from search import train
+    from search import trial
     from search.embeddings import Vectors, VectorSettings
 
     calls = []
@@ -189,7 +189,7 @@ def test_a_pretrained_matrix_is_built_once_for_every_cut_of_one_vocabulary(tiny_
         calls.append(len(data.vocabulary))
         return Vectors(list(data.vocabulary[2:]), np.ones((len(data.vocabulary) - 2, 3), "f4"), "x")
 
-    monkeypatch.setattr(train, "load_source", fake_source)
+    monkeypatch.setattr(trial, "load_source", fake_source)
     vectors = VectorSettings(dim=7)  # a key no other test builds
     params = {"embedding": "domain_tuned", "lstm_units": [2]}
     for cut in (tiny_data.cut(maxlen=20), tiny_data.cut(maxlen=16, padding="post"), tiny_data):
