@@ -33,6 +33,7 @@ from search.record import Record
 from search.storage import (
     HEARTBEAT,
     default_storage,
+    disk_full,
     fail_stale,
     open_storage,
     redact,
@@ -469,6 +470,14 @@ def main(argv: list[str] | None = None) -> int:
         if lost is None:
             raise
         reason = redact(str(lost).splitlines()[0] if str(lost) else type(lost).__name__, storage)
+        if disk_full(lost):
+            print(
+                f"error: the disk holding the storage {redact(storage)} is full ({reason}). "
+                "Finished trials are kept there; free some space and run the same command: "
+                "the trial in flight runs again",
+                file=sys.stderr,
+            )
+            return 3
         print(
             f"error: lost the storage {redact(storage)} ({reason}). Finished trials are kept "
             "there; the trial in flight is marked FAIL and run again by the next run "

@@ -191,15 +191,27 @@ def storage_errors() -> tuple[type[BaseException], ...]:
 
 
 def storage_failure(exc: BaseException) -> BaseException | None:
-    """The lost-storage error behind ``exc``, if any: Optuna can replace it with an internal
-    assertion while it handles it, so the whole chain of causes is searched."""
-    seen = set()
+    """The lost-storage error behind ``exc``, if any: the deepest one in its chain of causes,
+    which names the real reason ("database or disk is full"), where Optuna's own wrapper says
+    "invalid data in the commit" and may itself be replaced by an internal assertion."""
+    seen, found = set(), None
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, storage_errors()):
-            return exc
+            found = exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return None
+    return found
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A storage error that means the disk under it is full (SQLite, a journal file)."""
+    text = str(exc).lower()
+    return (
+        "disk is full" in text
+        or "no space left" in text
+        or isinstance(exc, OSError)
+        and exc.errno == 28
+    )
 
 
 def load_study(name: str, storage: str | None = None) -> optuna.Study:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -687,3 +688,34 @@ def test_a_lost_database_is_a_clear_exit_and_the_next_run_recovers(imdb_dir, tmp
     finally:
         proc.kill()
         optuna.delete_study(study_name=name, storage=direct)
+
+
+def test_a_full_disk_stops_with_one_line_and_the_same_command_resumes(imdb_dir, tmp_path, capsys):
+    """A study on a 1 MB tmpfs, filled up after its first trial: the run stops at once with a
+    one-line reason (not 'invalid data in the commit', Optuna's wrapper), keeps what finished,
+    and once space is freed the same command reaches the exact total."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)])
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        storage = f"sqlite:///{disk / 's.db'}"
+        argv = ["--study", "s", "--storage", storage, "--space", f"{TINY}:space"]
+        argv += ["--epochs", "1", "--seed", "0", *tiny_data_args(imdb_dir)]
+        assert main([*argv, "--trials", "1"]) == 0
+        filler = disk / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True)
+        assert shutil.disk_usage(disk).free < 8192  # every free byte taken
+        capsys.readouterr()
+        assert main([*argv, "--trials", "3"]) == 3
+        err = capsys.readouterr().err
+        assert "error: the disk holding the storage" in err and "is full" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+        filler.unlink()
+        assert main([*argv, "--trials", "3"]) == 0
+        trials = load(storage, "s").trials
+        finished = [t for t in trials if t.state.is_finished() and t.state.name != "FAIL"]
+        assert len(finished) == 3
+    finally:
+        subprocess.run(["umount", str(disk)])
