@@ -33,8 +33,8 @@ from search.record import Record
 from search.storage import (
     HEARTBEAT,
     default_storage,
-    disk_full,
     fail_stale,
+    lost_storage,
     open_storage,
     redact,
     sqlite_file,
@@ -469,21 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         lost = storage_failure(exc)
         if lost is None:
             raise
-        reason = redact(str(lost).splitlines()[0] if str(lost) else type(lost).__name__, storage)
-        if disk_full(lost):
-            print(
-                f"error: the disk holding the storage {redact(storage)} is full ({reason}). "
-                "Finished trials are kept there; free some space and run the same command: "
-                "the trial in flight runs again",
-                file=sys.stderr,
-            )
-            return 3
-        print(
-            f"error: lost the storage {redact(storage)} ({reason}). Finished trials are kept "
-            "there; the trial in flight is marked FAIL and run again by the next run "
-            "(heartbeat); run the same command once the storage is back",
-            file=sys.stderr,
-        )
+        print(f"error: {lost_storage(lost, storage)}", file=sys.stderr)
         return 3
     print(summary(study, storage))
     return 0

@@ -30,7 +30,7 @@ from search.files import writable_folder
 from search.fitting import evaluate, fit_fixed, predict
 from search.model import plain_params, validate_params
 from search.record import Record
-from search.storage import default_storage, load_study
+from search.storage import default_storage, load_study, storage_failure
 from search.trial import model_for, train_params, trial_data
 from spaces import OptunaSuggester, load_space
 
@@ -269,9 +269,10 @@ def rerun(
             "the data the study ran on, or --force to rerun on this data anyway"
         )
     try:  # the rerun is stored after minutes of training: find out now if the study is writable
-        study.set_user_attr("settings", study.user_attrs["settings"])
+        study.set_user_attr("rerun_started", time.strftime("%Y-%m-%dT%H:%M:%S"))  # a real write
     except Exception as exc:
-        raise StudyNotWritable(str(exc)) from exc
+        cause = storage_failure(exc) or exc
+        raise StudyNotWritable(str(cause).splitlines()[0] or type(cause).__name__) from exc
     test_texts = read_reviews(Path(dataset.source))["test"].texts
     rows = []
     for trial in trials:

@@ -203,14 +203,26 @@ def storage_failure(exc: BaseException) -> BaseException | None:
     return found
 
 
-def disk_full(exc: BaseException) -> bool:
-    """A storage error that means the disk under it is full (SQLite, a journal file)."""
-    text = str(exc).lower()
+def lost_storage(lost: BaseException, url: str) -> str:
+    """One line for a storage error met mid-run (``storage_failure``): what happened, that
+    finished trials are kept, and what to do. Passwords in ``url`` or the reason are hidden."""
+    reason = redact(str(lost).splitlines()[0] if str(lost) else type(lost).__name__, url)
+    text = reason.lower()
+    if "disk is full" in text or "no space left" in text:
+        return (
+            f"the disk holding the storage {redact(url)} is full ({reason}). Finished trials "
+            "are kept there; free some space and run the same command: the trial in flight "
+            "runs again"
+        )
+    if "readonly database" in text or "read-only" in text:
+        return (
+            f"the storage {redact(url)} is read-only ({reason}); nothing was changed. Make "
+            "it writable, or copy it and pass the copy with --storage"
+        )
     return (
-        "disk is full" in text
-        or "no space left" in text
-        or isinstance(exc, OSError)
-        and exc.errno == 28
+        f"lost the storage {redact(url)} ({reason}). Finished trials are kept there; the "
+        "trial in flight is marked FAIL and run again by the next run (heartbeat); run the "
+        "same command once the storage is back"
     )
 
 

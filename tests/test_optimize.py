@@ -719,3 +719,26 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_resumes(imdb_dir, 
         assert len(finished) == 3
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+def test_a_read_only_study_is_one_line_and_rerun_refuses_before_training(run, imdb_dir, capsys):
+    """chattr +i: read-only even for root, who ignores file modes."""
+    from search import rerun
+
+    assert run("--trials", "3", "--seed", "1") == 0  # a completed trial to rerun
+    file = run.storage.removeprefix("sqlite:///")
+    if subprocess.run(["chattr", "+i", file], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+        capsys.readouterr()
+        assert run("--trials", "4", "--seed", "1") == 3
+        err = capsys.readouterr().err
+        assert "is read-only (" in err and "Traceback" not in err and len(err.splitlines()) == 1
+        out = Path(file).parent / "models"
+        argv = ["--study", "t", "--storage", run.storage, "--data", str(imdb_dir)]
+        assert rerun.main([*argv, "--out", str(out)]) == 2
+        assert "attempt to write a readonly database" in capsys.readouterr().err
+        assert not list(out.glob("*.keras"))  # refused before training and export
+    finally:
+        subprocess.run(["chattr", "-i", file])
+    assert len(load(run.storage).trials) == 3
