@@ -66,7 +66,7 @@ def best_model(
     done = study.user_attrs.get(f"rerun:{best.number}")
     if done and Path(done["model"]).is_file():
         return keras.models.load_model(done["model"])
-    (row,) = rerun.rerun(study, [best], data=data, unsup=unsup, out=Path(out))
+    (row,) = rerun.rerun(study, [best], data=data, unsup=unsup, out=Path(out), progress=print)
     return keras.models.load_model(row["model"])
 
 

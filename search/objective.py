@@ -85,7 +85,9 @@ def make_objective(
             if progress:
                 samples = len(cut.train.y)
                 callbacks.append(
-                    engine_neutral.progress_callback(trial.number, epochs, samples, progress)
+                    engine_neutral.progress_callback(
+                        f"trial {trial.number:>3}", epochs, samples, progress
+                    )
                 )
             result = engine_neutral.train(
                 model, params, cut, epochs=epochs, callbacks=callbacks, write=write

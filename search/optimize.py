@@ -576,7 +576,9 @@ def _run_kerastuner(
         if not args.quiet:
             samples = len(data.train.y)
             found.append(
-                engine_neutral.progress_callback(number, args.epochs, samples, _write_line)
+                engine_neutral.progress_callback(
+                    f"trial {number:>3}", args.epochs, samples, _write_line
+                )
             )
         return found
 

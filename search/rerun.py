@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,10 @@ def rerun_trial(
     all_data: bool,
     overwrite: bool,
     verbose: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Retrain one trial, test it, export it and record the test metrics in the study."""
+    """Retrain one trial, test it, export it and record the test metrics in the study;
+    ``progress`` gets a line per epoch."""
     import keras
 
     settings = study_settings(study)
@@ -127,7 +130,14 @@ def rerun_trial(
     keras.backend.clear_session()
     start = time.perf_counter()
     model, result = train_params(
-        params, data, epochs=settings["epochs"], seed=seed, vectors=vectors, verbose=verbose
+        params,
+        data,
+        epochs=settings["epochs"],
+        seed=seed,
+        vectors=vectors,
+        verbose=verbose,
+        progress=progress,
+        label=f"rerun of trial {trial.number}",
     )
     padding = data.settings.padding
     val = evaluate(model, data.val, padding=padding)
@@ -233,6 +243,10 @@ def print_row(row: dict[str, Any]) -> None:
     print(f"  model: {row['model']}")
 
 
+def _line(text: str) -> None:
+    print(text, flush=True)
+
+
 class StudyNotWritable(Exception):
     """The study's storage refused a write (read-only file, lost connection)."""
 
@@ -249,9 +263,11 @@ def rerun(
     force: bool = False,
     verbose: int = 0,
     report=lambda row: None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Rerun ``trials`` of ``study`` on the study's data (checked by checksum unless ``force``),
-    test and export each, record the figures in the study; ``report(row)`` after each."""
+    test and export each, record the figures in the study; ``report(row)`` after each,
+    ``progress(line)`` after each epoch."""
     settings = study_settings(study)
     for trial in trials:
         check_writable(model_path(out, study.study_name, trial.number, all_data), overwrite)
@@ -286,6 +302,7 @@ def rerun(
             all_data=all_data,
             overwrite=overwrite,
             verbose=verbose,
+            progress=progress,
         )
         report(row)
         base = study.user_attrs.get("baseline")
@@ -333,7 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unsup", default=None, help="the unlabeled reviews, for a study with domain vectors"
     )
-    parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
+    parser.add_argument("--quiet", action="store_true", help="no line per epoch")
+    parser.add_argument(
+        "--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras' own progress bars"
+    )
     args = parser.parse_args(argv)
     backend.load()
 
@@ -354,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             verbose=args.verbose,
             report=print_row,
+            progress=None if args.quiet else _line,
         )
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

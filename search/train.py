@@ -12,6 +12,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ def run_preset(
     out: Path | None = None,
     verbose: int = 0,
     preset: Preset | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train a preset (or ``preset`` itself, named ``name``), evaluate it on val and test,
     optionally save it; one results-table row."""
@@ -51,7 +53,14 @@ def run_preset(
     params = {**preset.params, **({"batch_size": batch_size} if batch_size else {})}
     data = trial_data(params, data)
     model, result = train_params(
-        params, data, epochs=epochs, seed=seed, vectors=vectors, verbose=verbose
+        params,
+        data,
+        epochs=epochs,
+        seed=seed,
+        vectors=vectors,
+        verbose=verbose,
+        progress=progress,
+        label=name,
     )
     padding = data.settings.padding
     val = evaluate(model, data.val, padding=padding)
@@ -121,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="a .keras file for one preset, a .csv results table for several",
     )
-    parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
+    parser.add_argument("--quiet", action="store_true", help="no line per epoch")
+    parser.add_argument(
+        "--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras' own progress bars"
+    )
     add_data_arguments(parser)
     add_vector_arguments(parser)
     args = parser.parse_args(argv)
@@ -185,6 +197,7 @@ def _train_and_report(args: argparse.Namespace, names: list[str], custom: dict) 
             batch_size=args.batch_size,
             out=args.out if single else None,
             verbose=args.verbose,
+            progress=None if args.quiet else lambda line: print(line, flush=True),
             preset=custom.get(name),
         )
         rows.append(row)

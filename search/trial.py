@@ -130,18 +130,23 @@ def train_params(
     seed: int,
     vectors: VectorSettings = VectorSettings(),
     verbose: int = 0,
+    progress: Callable[[str], None] | None = None,
+    label: str = "",
 ) -> tuple[Any, FitResult]:
     """Seed, build and fit one configuration on ``data`` (already cut by ``trial_data``);
-    returns the model (best weights) and its fit."""
+    returns the model (best weights) and its fit. ``progress`` gets one line per epoch,
+    starting with ``label``."""
     import keras
 
     keras.utils.set_random_seed(seed)
     model = model_for(params, data, vectors=vectors)
+    callbacks = [progress_callback(label, epochs, len(data.train.y), progress)] if progress else []
     result = fit(
         model,
         data,
         epochs=epochs,
         batch_size=validate_params(params)["batch_size"],
+        callbacks=callbacks,
         verbose=verbose,
     )
     return model, result
@@ -173,7 +178,7 @@ def deadline_callback(deadline: float | None, stopped: Callable[[], None]):
     return Deadline()
 
 
-def progress_callback(number: int, epochs: int, samples: int, write: Callable[[str], None]):
+def progress_callback(label: str, epochs: int, samples: int, write: Callable[[str], None]):
     """One line per epoch (``trial 12 epoch 3/10 val_loss=... 52s 385 samples/s``): plain lines,
     so a terminal, a log file and a notebook all show a long trial's progress."""
     import keras
@@ -188,7 +193,7 @@ def progress_callback(number: int, epochs: int, samples: int, write: Callable[[s
                 f"{k}={logs[k]:.4f}" for k in ("val_loss", "val_accuracy", "loss") if k in logs
             )
             write(
-                f"trial {number:>3} epoch {epoch + 1}/{epochs} {metrics} {seconds:.0f}s "
+                f"{label} epoch {epoch + 1}/{epochs} {metrics} {seconds:.0f}s "
                 f"{samples / seconds:.0f} samples/s"
             )
 

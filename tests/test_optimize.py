@@ -718,7 +718,7 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_resumes(imdb_dir, 
         finished = [t for t in trials if t.state.is_finished() and t.state.name != "FAIL"]
         assert len(finished) == 3
     finally:
-        subprocess.run(["umount", str(disk)])
+        subprocess.run(["umount", "--lazy", str(disk)])  # the storage may hold the file open
 
 
 def test_a_read_only_study_is_one_line_and_rerun_refuses_before_training(run, imdb_dir, capsys):

@@ -64,6 +64,7 @@ def test_rerun_reproduces_the_trial_tests_it_and_exports(study, imdb_dir, tmp_pa
     out = capsys.readouterr().out
     assert f"val_acc rerun {best.user_attrs['val_accuracy']:.4f} vs stored" in out
     assert "confusion (test)" in out and "actual pos" in out
+    assert f"rerun of trial {best.number} epoch 1/" in out  # a line per epoch, not silence
     assert f"baseline ({baseline['model']}) test_acc {baseline['test_accuracy']:.4f}" in out
     model_file = tmp_path / f"r-trial{best.number}.keras"
     card = json.loads(model_file.with_suffix(".json").read_text())

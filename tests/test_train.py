@@ -82,6 +82,7 @@ def test_cli_one_preset_saves_a_model(imdb_dir, tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "bilstm: val_acc=" in printed and "test_acc=" in printed and "reported 0.8766" in printed
+    assert "bilstm epoch 1/1 val_loss=" in printed and "samples/s" in printed  # not silent
     # a raw-text model with its card, like search.rerun's: search.predict reads it
     from search import predict
 
