@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import random
 import re
 import sys
@@ -137,6 +139,78 @@ class RDBHeartbeatStorage(optuna.storages.RDBStorage):
             super().record_heartbeat(trial_id)
         except storage_errors():
             pass
+
+
+# how long a storage call is retried through an outage before the worker exits with its reason
+RETRY_SECONDS = float(os.environ.get("LSTM_SEARCH_STORAGE_RETRY", "30"))
+# the storage calls a worker makes; each is safe to repeat after a failed one (a failed commit
+# is rolled back; a failed Redis append appended nothing)
+RETRIED = (
+    "create_new_trial",
+    "set_trial_param",
+    "set_trial_state_values",
+    "set_trial_intermediate_value",
+    "set_trial_user_attr",
+    "set_trial_system_attr",
+    "set_study_user_attr",
+    "set_study_system_attr",
+    "get_trial",
+    "get_all_trials",
+    "get_study_id_from_name",
+    "get_study_user_attrs",
+    "get_study_system_attrs",
+    "get_trial_id_from_study_id_trial_number",
+    "get_best_trial",
+)
+
+
+def transient(exc: BaseException) -> bool:
+    """A storage error that may pass: a dropped connection, a database restarting, a locked
+    SQLite file. Not a full disk or a read-only file, which waiting does not fix."""
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    cause = storage_failure(exc)
+    if cause is None or "disk is full" in str(cause) or "readonly database" in str(cause):
+        return False
+    return isinstance(
+        cause,
+        (
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.InterfaceError,
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        ),
+    )
+
+
+def _retrying(method):
+    """``method``, repeated with backoff (0.25 s doubling to 4 s) while it fails transiently,
+    for up to ``RETRY_SECONDS``; then the error goes up and the worker exits with its reason."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        delay, deadline = 0.25, time.monotonic() + RETRY_SECONDS
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if not transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(2 * delay, 4.0)
+
+    return call
+
+
+def _retry_calls(cls: type) -> type:
+    for name in RETRIED:
+        setattr(cls, name, _retrying(getattr(cls, name)))
+    return cls
+
+
+_retry_calls(RDBHeartbeatStorage)
+_retry_calls(JournalHeartbeatStorage)
 
 
 def _rdb_storage(url: str, *, heartbeat: int, grace: int, retry, attempts: int = 6):
