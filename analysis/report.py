@@ -12,9 +12,10 @@ import html
 from pathlib import Path
 
 import optuna
+import pandas as pd
 
 from analysis import curves, gaps, history, importance
-from analysis.trials import run, trials_frame, write_table
+from analysis.trials import param_names, readable, run, trials_frame, write_table
 
 SECTIONS = [
     ("Parameter importance (val_loss)", importance.write),
@@ -34,6 +35,24 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
         + ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
         + "</p>",
     ]
+    complete = frame[frame["state"] == "COMPLETE"]
+    if len(complete):  # the table is sorted: its first complete row is the best trial
+        best = complete.iloc[0]
+        params = ", ".join(
+            f"{k}={v}"
+            for k, v in readable(complete.head(1))[param_names(study)].iloc[0].items()
+            if v
+        )
+        body.append(
+            f"<p><b>Best: trial {int(best['trial'])}</b>, val_loss {best['val_loss']:.4f}, val "
+            f"accuracy {best['val_acc']:.4f}"
+            + (
+                f", test accuracy {best['test_acc']:.4f}"
+                if pd.notna(best["test_acc"])
+                else ""
+            )
+            + f"<br>{html.escape(params)}</p>"
+        )
     base = study.user_attrs.get("baseline")
     if base:
         body.append(
@@ -60,13 +79,13 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             body.append(_edge_html(history.edge_flags(study)))
     body += [
         "<h2>Trials (sorted by val_loss)</h2>",
-        frame.round(4).to_html(index=False, na_rep="", border=0),
+        '<div style="overflow-x:auto">' + readable(frame).to_html(index=False, border=0) + "</div>",
     ]
     index = out / "index.html"
     index.write_text(
         "<!doctype html><meta charset='utf-8'><title>"
         f"{html.escape(study.study_name)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{font-size:12px;"
+        "<style>body{font-family:sans-serif;margin:2em}pre{white-space:pre-wrap}table{font-size:12px;"
         "border-collapse:collapse}td,th{padding:2px 6px;border-bottom:1px solid #ddd}"
         "</style>\n" + "\n".join(body) + "\n"
     )

@@ -81,11 +81,28 @@ def param_names(study: optuna.Study) -> list[str]:
     return list(names)
 
 
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as a person reads them, for Markdown and HTML (the CSV keeps full precision):
+    four significant digits (an L2 of 9.3e-06, not 0.0000), whole numbers without ``.0`` (29
+    epochs, not 29.0), blanks where a trial has no value."""
+
+    def cell(value):
+        if isinstance(value, bool) or value is None:
+            return "" if value is None else str(value)
+        if isinstance(value, float):
+            if value != value:  # NaN
+                return ""
+            return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+        return str(value)
+
+    return frame.apply(lambda column: column.map(cell))
+
+
 def write_table(frame: pd.DataFrame, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv, md = out / "trials.csv", out / "trials.md"
     frame.to_csv(csv, index=False)
-    md.write_text(frame.round(4).to_markdown(index=False) + "\n")
+    md.write_text(readable(frame).to_markdown(index=False) + "\n")
     return [csv, md]
 
 

@@ -186,7 +186,32 @@ def test_report_writes_every_figure_and_the_index(storage, tmp_path, capsys):
     page = (out / "index.html").read_text()
     assert 'src="importance.png"' in page and "units</b> = 16 at the low edge" in page
     assert "val accuracy 0.9044, test accuracy 0.9017" in page  # the baseline to beat
+    best = optuna.load_study(study_name="a", storage=storage).best_trial
+    assert f"<b>Best: trial {best.number}</b>, val_loss {best.value:.4f}" in page
+    assert "overflow-x:auto" in page  # the wide trials table scrolls, the page does not
     assert f"wrote {out / 'index.html'}" in capsys.readouterr().out
+
+
+def test_tables_show_small_and_whole_numbers_as_people_read_them():
+    import pandas as pd
+
+    from analysis.trials import readable
+
+    frame = pd.DataFrame(
+        {
+            "l2": [9.3e-06, None],
+            "epochs": [29.0, float("nan")],
+            "param_count": [1234567.0, 12.0],
+            "val_loss": [0.2464123, 1234.5678],
+            "bidirectional": [True, False],
+        }
+    )
+    table = readable(frame)
+    assert list(table["l2"]) == ["9.3e-06", ""]
+    assert list(table["epochs"]) == ["29", ""]
+    assert list(table["param_count"]) == ["1234567", "12"]
+    assert list(table["val_loss"]) == ["0.2464", "1235"]
+    assert list(table["bidirectional"]) == ["True", "False"]
 
 
 @pytest.mark.parametrize("module", [importance, gaps, curves, history, trials])
