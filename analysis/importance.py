@@ -49,9 +49,10 @@ def importances(
         warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")
         for name, evaluator in EVALUATORS.items():
             columns[name] = get_param_importances(study, evaluator=evaluator(), target=target)
-    frame = pd.DataFrame(columns).fillna(0.0)
+    # a parameter an evaluator did not assess stays blank (NaN), not a measured 0
+    frame = pd.DataFrame(columns)
     frame.index.name = "param"
-    return frame.sort_values("fANOVA", ascending=False)
+    return frame.sort_values("fANOVA", ascending=False, na_position="last")
 
 
 def plot_importances(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
@@ -79,7 +80,8 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
     frame = importances(study)
     out.mkdir(parents=True, exist_ok=True)
     frame.round(4).to_csv(out / "importance.csv")
-    title = f"{study.study_name}: what drives val_loss ({len(study.trials)} trials)"
+    complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    title = f"{study.study_name}: what drives val_loss ({complete} completed trials)"
     return [out / "importance.csv", plot_importances(frame, out / "importance.png", title=title)]
 
 
