@@ -46,11 +46,7 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
         body.append(
             f"<p><b>Best: trial {int(best['trial'])}</b>, val_loss {best['val_loss']:.4f}, val "
             f"accuracy {best['val_acc']:.4f}"
-            + (
-                f", test accuracy {best['test_acc']:.4f}"
-                if pd.notna(best["test_acc"])
-                else ""
-            )
+            + (f", test accuracy {best['test_acc']:.4f}" if pd.notna(best["test_acc"]) else "")
             + f"<br>{html.escape(params)}</p>"
         )
     base = study.user_attrs.get("baseline")

@@ -204,14 +204,17 @@ def enqueue_presets(study: optuna.Study, space: str) -> list[str]:
     point = companion(space, "point")
     if point is None or study.user_attrs.get("presets_enqueued"):
         return []
-    names = []
+    names, queued = [], []
     for name, preset in {**MEASURED, **PRESETS}.items():
         try:
             values = point(preset.params, **SEED_DATA)
         except ValueError:  # e.g. domain vectors in the seed space
             continue
+        if values in queued:  # "searched" may be a point queued already under another name
+            continue
         study.enqueue_trial(values, user_attrs={"preset": name}, skip_if_exists=True)
         names.append(name)
+        queued.append(values)
     study.set_user_attr("presets_enqueued", names)
     return names
 

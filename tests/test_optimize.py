@@ -98,7 +98,11 @@ def test_presets_are_the_first_trials_and_are_not_enqueued_twice(run, capsys):
     assert run("--trials", "2", *tokenize, space="default") == 0
     assert "enqueued presets as the first trials" in capsys.readouterr().out
     study = load(run.storage)
-    names = [*MEASURED, *PRESETS]
+    names, points = [], []
+    for name in [*MEASURED, *PRESETS]:  # a preset that is another's point is queued once
+        if point(get_preset(name).params, **SEED_DATA) not in points:
+            names.append(name)
+            points.append(point(get_preset(name).params, **SEED_DATA))
     assert names[0] == "domain_pooled"
     assert len(study.trials) == len(names)  # 2 run, the others wait their turn
     assert [t.user_attrs["preset"] for t in study.trials] == names
