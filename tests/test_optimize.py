@@ -609,7 +609,8 @@ class Proxy:
         import socket
         import threading
 
-        self.target, self.sockets = target, []
+        self.target, self.sockets, self.closed = target, [], False
+        self.lock = threading.Lock()
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -624,7 +625,12 @@ class Proxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
+            with self.lock:  # a connection accepted as the cut happens is cut too
+                if self.closed:
+                    client.close()
+                    upstream.close()
+                    return
+                self.sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -637,8 +643,11 @@ class Proxy:
             pass
 
     def cut(self) -> None:
+        """Every connection, open or being opened, and every later one fails."""
         import socket
 
+        with self.lock:
+            self.closed = True
         self.server.close()
         for s in self.sockets:
             try:
@@ -690,7 +699,11 @@ def test_a_lost_database_is_a_clear_exit_and_the_next_run_recovers(imdb_dir, tmp
         assert done.returncode == 0, done.stdout + done.stderr
         trials = optuna.load_study(study_name=name, storage=direct).trials
         assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
-        assert trials[2].params == trials[1].params
+        assert trials[2].params == trials[1].params, (
+            [(t.number, t.params, t.system_attrs, t.datetime_start) for t in trials],
+            output,
+            done.stdout + done.stderr,
+        )
     finally:
         proc.kill()
         optuna.delete_study(study_name=name, storage=direct)
