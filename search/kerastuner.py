@@ -107,7 +107,11 @@ def _hypermodel_class():
                 "start": datetime.datetime.now(),
             }
             self.cut, model = trial.assemble(
-                params, self.data, seed=seed, vectors=self.vectors, write=attrs.update
+                params,
+                self.data,
+                seed=seed,
+                vectors=self.vectors,
+                write=lambda **fields: attrs.update(record.checked(fields)),
             )
             return model
 
@@ -121,7 +125,7 @@ def _hypermodel_class():
                 epochs=epochs or self.epochs,
                 initial_epoch=initial_epoch,
                 callbacks=[*callbacks, *self.callbacks(self.number, attrs)],
-                write=attrs.update,
+                write=lambda **fields: attrs.update(record.checked(fields)),
             )
             if record.diverged(result.history):
                 attrs["fail_reason"] = DIVERGED

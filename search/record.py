@@ -53,12 +53,17 @@ class Record:
 FIELDS = frozenset(f.name for f in dataclasses.fields(Record))
 
 
-def write(trial, **values: Any) -> None:
-    """Store fields on a live ``optuna.Trial``; a name that is not a field is a bug."""
+def checked(values: dict[str, Any]) -> dict[str, Any]:
+    """``values``, if every name is a record field; a name that is not is a bug."""
     unknown = set(values) - FIELDS
     if unknown:
         raise KeyError(f"not trial record fields: {sorted(unknown)}")
-    for key, value in values.items():
+    return values
+
+
+def write(trial, **values: Any) -> None:
+    """Store fields on a live ``optuna.Trial``."""
+    for key, value in checked(values).items():
         trial.set_user_attr(key, value)
 
 
