@@ -18,6 +18,7 @@ import optuna
 import pandas as pd
 
 from analysis.plotting import plt, save_figure
+from analysis.trials import readable
 from search.files import writable_folder
 from search.record import Record
 from search.storage import load_study
@@ -125,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     frame = table(studies)
     csv, md = out / "compare.csv", out / "compare.md"
     frame.to_csv(csv, index=False)
-    md.write_text(frame.round(4).to_markdown(index=False) + "\n")
+    shown = readable(frame).to_markdown(index=False)  # the CSV keeps full precision
+    md.write_text(shown + "\n")
     figure = plot(studies, out / "compare.png")
-    print(frame.round(4).to_markdown(index=False))
+    print(shown)
     for path in (csv, md, figure):
         print(f"wrote {path}")
     return 0

@@ -130,8 +130,7 @@ def _hypermodel_class():
             if record.diverged(result.history):
                 attrs["fail_reason"] = DIVERGED
                 raise keras_tuner.errors.FailedTrialError(DIVERGED)
-            at_best = record.at_best_epoch(result.history)
-            return {"val_loss": at_best["val_loss"], "val_accuracy": at_best["val_accuracy"]}
+            return {"val_loss": attrs["val_loss"], "val_accuracy": attrs["val_accuracy"]}
 
     return SpaceHyperModel
 
@@ -219,7 +218,7 @@ def to_optuna(kt_trial, run: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
         value=min(intermediate.values()) if complete else None,
         params=run["params"],
         distributions=run["distributions"],
-        user_attrs=attrs,
+        user_attrs=record.checked(attrs),
         intermediate_values=intermediate,
     )
     frozen.datetime_start = run["start"]

@@ -79,16 +79,15 @@ def make_objective(
             )
             callbacks = [
                 pruning_callback(trial),
-                engine_neutral.deadline_callback(deadline, lambda: write(stopped_by="timeout")),
-                interrupt.keras_callback(),
+                *engine_neutral.engine_callbacks(
+                    f"trial {trial.number:>3}",
+                    epochs,
+                    len(cut.train.y),
+                    deadline=deadline,
+                    stopped=lambda: write(stopped_by="timeout"),
+                    progress=progress,
+                ),
             ]
-            if progress:
-                samples = len(cut.train.y)
-                callbacks.append(
-                    engine_neutral.progress_callback(
-                        f"trial {trial.number:>3}", epochs, samples, progress
-                    )
-                )
             result = engine_neutral.train(
                 model, params, cut, epochs=epochs, callbacks=callbacks, write=write
             )

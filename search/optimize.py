@@ -574,16 +574,14 @@ def _run_kerastuner(
     from search import trial as engine_neutral
 
     def callbacks(number: int, attrs: dict[str, Any]) -> list:
-        stopped = lambda: attrs.update(stopped_by="timeout")  # noqa: E731
-        found = [engine_neutral.deadline_callback(deadline, stopped), interrupt.keras_callback()]
-        if not args.quiet:
-            samples = len(data.train.y)
-            found.append(
-                engine_neutral.progress_callback(
-                    f"trial {number:>3}", args.epochs, samples, _write_line
-                )
-            )
-        return found
+        return engine_neutral.engine_callbacks(
+            f"trial {number:>3}",
+            args.epochs,
+            len(data.train.y),
+            deadline=deadline,
+            stopped=lambda: attrs.update(stopped_by="timeout"),
+            progress=None if args.quiet else _write_line,
+        )
 
     try:
         with warnings.catch_warnings(), interrupt.handling():
@@ -683,7 +681,7 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
             )
     # the presets are not the sampler's random start: 5 random trials still follow them (a TPE
     # fit on the seed presets alone kept to their learned embeddings and last-state outputs);
-    # 5, not Optuna's 10, because a 2-hour budget on 2 cores buys about 15 trials in all
+    # 5, not Optuna's 10, because a 2-hour budget on 2 cores buys about 25 trials in all
     warm = len(study.user_attrs.get("presets_enqueued", []))
     study.sampler = make_sampler(args.sampler, args.seed, startup=5 + warm)
     if not args.no_baseline and baseline.stored(study) is None:

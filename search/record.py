@@ -30,6 +30,7 @@ class Record:
     preset: str | None = None  # a queued preset's name
     worker: int | None = None  # --workers: which process ran it
     engine: str = "optuna"  # or "kerastuner"
+    kerastuner: dict[str, Any] | None = None  # its trial id and Hyperband's tuner/* values
     # derived from the curves at the best (lowest val_loss) epoch; stored for tables
     epochs_run: int = 0
     best_epoch: int | None = None

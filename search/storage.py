@@ -171,7 +171,7 @@ def transient(exc: BaseException) -> bool:
     import sqlalchemy.exc
 
     cause = storage_failure(exc)
-    if cause is None or "disk is full" in str(cause) or "readonly database" in str(cause):
+    if cause is None or lasting_fault(str(cause)):
         return False
     return isinstance(
         cause,
@@ -277,18 +277,29 @@ def storage_failure(exc: BaseException) -> BaseException | None:
     return found
 
 
+def lasting_fault(reason: str) -> str | None:
+    """``"full"`` or ``"read-only"`` when a storage error's text says the disk under it is full
+    or its file cannot be written: faults waiting does not fix. None otherwise."""
+    text = reason.lower()
+    if "disk is full" in text or "no space left" in text:
+        return "full"
+    if "readonly database" in text or "read-only" in text:
+        return "read-only"
+    return None
+
+
 def lost_storage(lost: BaseException, url: str) -> str:
     """One line for a storage error met mid-run (``storage_failure``): what happened, that
     finished trials are kept, and what to do. Passwords in ``url`` or the reason are hidden."""
     reason = redact(str(lost).splitlines()[0] if str(lost) else type(lost).__name__, url)
-    text = reason.lower()
-    if "disk is full" in text or "no space left" in text:
+    fault = lasting_fault(reason)
+    if fault == "full":
         return (
             f"the disk holding the storage {redact(url)} is full ({reason}). Finished trials "
             "are kept there; free some space and run the same command: the trial in flight "
             "runs again"
         )
-    if "readonly database" in text or "read-only" in text:
+    if fault == "read-only":
         return (
             f"the storage {redact(url)} is read-only ({reason}); nothing was changed. Make "
             "it writable, or copy it and pass the copy with --storage"

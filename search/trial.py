@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from search import record
+from search import interrupt, record
 from search.data import Dataset
 from search.embeddings import VectorSettings, embedding_matrix, load_source, pretrained_source
 from search.fitting import FitResult, fit
@@ -150,6 +150,23 @@ def train_params(
         verbose=verbose,
     )
     return model, result
+
+
+def engine_callbacks(
+    label: str,
+    epochs: int,
+    samples: int,
+    *,
+    deadline: float | None,
+    stopped: Callable[[], None],
+    progress: Callable[[str], None] | None,
+) -> list:
+    """What every engine's trial trains with besides its own hooks: the study's deadline (then
+    ``stopped()``), SIGINT/SIGTERM after any batch, and a progress line per epoch."""
+    found = [deadline_callback(deadline, stopped), interrupt.keras_callback()]
+    if progress:
+        found.append(progress_callback(label, epochs, samples, progress))
+    return found
 
 
 def deadline_callback(deadline: float | None, stopped: Callable[[], None]):
