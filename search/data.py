@@ -507,9 +507,25 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"tokens kept per review (default: what the space or presets need, else "
         f"{DataSettings.maxlen})",
     )
-    group.add_argument("--val-split", type=float, default=DataSettings.val_split)
-    group.add_argument("--padding", choices=("pre", "post"), default=DataSettings.padding)
-    group.add_argument("--truncating", choices=("pre", "post"), default=DataSettings.truncating)
+    group.add_argument(
+        "--val-split",
+        type=float,
+        default=None,
+        help=f"share of the training reviews held out for validation (default "
+        f"{DataSettings.val_split})",
+    )
+    group.add_argument(
+        "--padding",
+        choices=("pre", "post"),
+        default=None,
+        help=f"default {DataSettings.padding!r}",
+    )
+    group.add_argument(
+        "--truncating",
+        choices=("pre", "post"),
+        default=None,
+        help=f"default {DataSettings.truncating!r}",
+    )
 
 
 def _first(*values):
@@ -524,9 +540,9 @@ def settings_from_args(
     return DataSettings(
         vocab_size=_first(args.vocab_size, vocab_size, DataSettings.vocab_size),
         maxlen=_first(args.maxlen, maxlen, DataSettings.maxlen),
-        val_split=args.val_split,
-        padding=args.padding,
-        truncating=args.truncating,
+        val_split=_first(args.val_split, DataSettings.val_split),
+        padding=_first(args.padding, DataSettings.padding),
+        truncating=_first(args.truncating, DataSettings.truncating),
     )
 
 

@@ -79,8 +79,8 @@ def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pretrained vectors")
     group.add_argument(
         "--glove",
-        default=PACKAGED,
-        help=f"GloVe vectors: {PACKAGED!r} (packaged) or a glove.*.txt path",
+        default=None,
+        help=f"GloVe vectors: {PACKAGED!r} (packaged, the default) or a glove.*.txt path",
     )
     group.add_argument(
         "--unsup",
@@ -88,19 +88,25 @@ def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
         help="IMDB's unlabeled reviews for the domain vectors (directory or .tar.gz; default: "
         "$IMDB_UNSUP, else aclImdb/train/unsup inside --data)",
     )
-    group.add_argument("--vector-dim", type=int, default=VectorSettings.dim)
-    group.add_argument("--vector-window", type=int, default=VectorSettings.window)
-    group.add_argument("--vector-epochs", type=int, default=VectorSettings.epochs)
+    for name, what in (("dim", "size"), ("window", "context window"), ("epochs", "passes")):
+        group.add_argument(
+            f"--vector-{name}",
+            type=int,
+            default=None,
+            help=f"word2vec's vector {what} (default {getattr(VectorSettings, name)})",
+        )
 
 
 def vector_settings_from_args(args: argparse.Namespace) -> VectorSettings:
-    return VectorSettings(
-        glove=args.glove,
-        unsup=args.unsup,
-        dim=args.vector_dim,
-        window=args.vector_window,
-        epochs=args.vector_epochs,
-    )
+    """The options of ``add_vector_arguments``; those left out (None) take the defaults."""
+    given = {
+        "glove": args.glove,
+        "unsup": args.unsup,
+        "dim": args.vector_dim,
+        "window": args.vector_window,
+        "epochs": args.vector_epochs,
+    }
+    return VectorSettings(**{k: v for k, v in given.items() if v is not None})
 
 
 def load_source(source: str, data, settings: VectorSettings, *, verbose: bool = True) -> Vectors:

@@ -49,6 +49,14 @@ IDENTITY = ("space", "data", "epochs", "vectors")
 # how the search proceeds: a resumed study may change them, and records each change
 SEARCH_SETTINGS = ("engine", "sampler", "pruner", "seed")
 ENGINES = ("optuna", "kerastuner")
+# what a new study gets for the options left out; a resumed one gets what it stored
+DEFAULTS = {
+    "space": "default",
+    "engine": "optuna",
+    "sampler": "tpe",
+    "pruner": "successive-halving",
+    "epochs": 10,
+}
 
 
 @dataclass(frozen=True)
@@ -339,12 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
     )
     parser.add_argument(
-        "--space", default="default", help=f"one of {sorted(SPACES)} or path/to/file.py:function"
+        "--space",
+        default=None,
+        help=f"one of {sorted(SPACES)} or path/to/file.py:function (default: default)",
     )
     parser.add_argument(
         "--engine",
         choices=ENGINES,
-        default="optuna",
+        default=None,
         help="optuna (default), or kerastuner: the same space, data and training through "
         "KerasTuner, its trials written into the same Optuna study",
     )
@@ -354,9 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --engine kerastuner: hyperband (default), bayesian or random",
     )
-    parser.add_argument("--sampler", choices=SAMPLERS, default="tpe")
-    parser.add_argument("--pruner", choices=PRUNERS, default="successive-halving")
-    parser.add_argument("--epochs", type=int, default=10, help="most epochs per trial")
+    parser.add_argument("--sampler", choices=SAMPLERS, default=None, help="default: tpe")
+    parser.add_argument(
+        "--pruner", choices=PRUNERS, default=None, help="default: successive-halving"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="most epochs per trial (10)")
     parser.add_argument(
         "--seed",
         type=int,
@@ -399,9 +411,53 @@ def check(args: argparse.Namespace) -> argparse.Namespace:
         ("max_failures", "trials"),
         ("epochs", "epochs"),
     ):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} {getattr(args, name)}: expected a positive number of {what}")
+    if args.trials is None and args.timeout is None:
+        args.trials = 50
+    return args
+
+
+def complete(args: argparse.Namespace, stored: dict[str, Any] | None, paths: dict) -> list[str]:
+    """Fill the options the command left out: from the resumed study's stored ``settings`` and
+    ``paths`` (where its data was) when there is one, else the defaults; then refuse the engine
+    options that do not go together. Returns the options taken from the study, to print."""
+    taken = {}
+    if stored is not None:
+        engine = stored.get("engine", "optuna")
+        data, vectors = stored.get("data", {}), stored.get("vectors") or {}
+        found = {
+            "space": stored.get("space"),
+            "engine": engine,
+            "epochs": stored.get("epochs"),
+            "seed": stored.get("seed"),
+            **({"tuner": stored.get("sampler")} if engine == "kerastuner" else {}),
+            **(
+                {"sampler": stored.get("sampler"), "pruner": stored.get("pruner")}
+                if engine == "optuna"
+                else {}
+            ),
+            **{key: data.get(key) for key in ("vocab_size", "maxlen", "val_split")},
+            **{key: data.get(key) for key in ("padding", "truncating")},
+            "glove": vectors.get("glove"),
+            **{f"vector_{key}": vectors.get(key) for key in ("dim", "window", "epochs")},
+            # where this machine kept the data, when it is still there
+            **{
+                key: path
+                for key, path in paths.items()
+                if key in ("data", "unsup") and path and Path(path).exists()
+            },
+        }
+        if args.engine not in (None, engine):  # another engine: its own sampler options
+            found = {k: v for k, v in found.items() if k not in ("sampler", "pruner", "tuner")}
+        for key, value in found.items():
+            if getattr(args, key) is None and value is not None:
+                setattr(args, key, value)
+                taken[key] = value
+    for key, value in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.engine == "kerastuner":
         args.tuner = args.tuner or "hyperband"
         if args.workers > 1:
@@ -416,9 +472,17 @@ def check(args: argparse.Namespace) -> argparse.Namespace:
             )
     elif args.tuner is not None:
         raise ValueError(f"--tuner {args.tuner}: only with --engine kerastuner")
-    if args.trials is None and args.timeout is None:
-        args.trials = 50
-    return args
+    return [f"{key.replace('_', '-')}={_short(value)}" for key, value in taken.items()]
+
+
+def stored_settings(storage: optuna.storages.BaseStorage, name: str) -> tuple[dict | None, dict]:
+    """The ``settings`` and ``paths`` study ``name`` stored, or (None, {}) for a new study."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return None, {}
+    attrs = storage.get_study_user_attrs(study_id)
+    return attrs.get("settings"), attrs.get("paths") or {}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -633,6 +697,11 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 def _prepare(args: argparse.Namespace, storage: str, new_file):
     """The study (created or resumed, presets queued, baseline stored), space, data, vectors."""
+    # a bad URL fails before minutes of data loading; a resumed study lends its settings
+    opened = open_storage(storage, args.heartbeat)
+    taken = complete(args, *stored_settings(opened, args.study))
+    if taken:
+        print(f"resuming study {args.study!r} with its stored " + ", ".join(taken))
     space = load_space(args.space)
     largest = companion(args.space, "TOKENIZE") or {}
     data_settings: DataSettings = settings_from_args(args, **largest)
@@ -644,8 +713,6 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
                 "the option out (the space's default) or pass at least that"
             )
     vectors = vector_settings_from_args(args)
-    # a bad URL fails before minutes of data loading
-    opened = open_storage(storage, args.heartbeat)
     data = load_imdb(args.data, data_settings)
     settings = StudySettings(
         study=args.study,

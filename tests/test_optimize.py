@@ -80,6 +80,24 @@ def test_resume_adds_trials_to_the_same_study_up_to_the_total(run, capsys):
     assert "already has 4 >= 4 finished trials" in capsys.readouterr().out
 
 
+def test_resume_takes_the_studys_settings_and_data_without_retyping(
+    run, imdb_dir, monkeypatch, capsys
+):
+    """``--study NAME`` alone resumes with what the study stored, its data path included;
+    an option given again overrides (a search setting, recorded) or is refused (identity)."""
+    assert run("--trials", "1", "--seed", "3", "--val-split", "0.25", "--pruner", "median") == 0
+    monkeypatch.delenv("IMDB_DATA", raising=False)  # no other way to the data than the study
+    capsys.readouterr()
+    assert main(["--study", "t", "--storage", run.storage, "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"data={imdb_dir}" in out and "epochs=2" in out and "maxlen=16" in out
+    assert "pruner=median" in out and "seed=3" in out and "val-split=0.25" in out
+    study = load(run.storage)
+    assert len(study.trials) == 2 and "settings_changes" not in study.user_attrs
+    assert main(["--study", "t", "--storage", run.storage, "--trials", "3", "--maxlen", "20"]) == 2
+    assert "maxlen" in capsys.readouterr().err and len(load(run.storage).trials) == 2
+
+
 def test_default_space_runs(run):
     """Tokenised once at the space's largest cut (its TOKENIZE, when no --maxlen is given)."""
     tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--no-enqueue-presets"]
