@@ -26,6 +26,7 @@ from search.data import (
     clean,
     read_splits,
     resolve_source,
+    same_data,
     settings_from_args,
 )
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_baseline(args.data, settings, verbose=True)
         if study is not None:
             expected = study.user_attrs.get("settings", {}).get("data", {}).get("checksum")
-            if expected and expected != result["checksum"]:
+            if expected and not same_data(expected, resolve_source(args.data), result["checksum"]):
                 raise ValueError(
                     f"--data holds other reviews than study {args.study!r} was built from "
                     f"(checksum {result['checksum'][:12]} vs {expected[:12]}); pass its data"

@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -187,9 +188,48 @@ def download(origin: str | None = None) -> Path:
         ) from exc
 
 
-def checksum(source: Path) -> str:
-    """Identity of the data for the cache key: the archive's sha256, or for a directory the
-    sha256 of its review files' names, sizes and modification times (as make would judge it)."""
+def members(source: Path, pattern: re.Pattern = _MEMBER) -> Iterator[tuple[str, bytes]]:
+    """``(official name, bytes)`` of every review of ``source`` (an aclImdb folder, one above it,
+    or a .tar.gz) whose path ``pattern`` matches; the name is ``aclImdb/train/pos/0_9.txt``
+    however the reviews are given. An archive is read to its end: tarfile takes a damaged header
+    for the archive's end and stops quietly, while gzip checks its length and CRC at the end."""
+    if source.is_dir():
+        for file in source.rglob("*.txt"):
+            match = pattern.search(file.as_posix())
+            if match:
+                yield match.group(0).lstrip("/"), file.read_bytes()
+        return
+    try:
+        with tarfile.open(source, "r:*") as archive:
+            for member in archive:
+                match = pattern.search(member.name)
+                if match and member.isfile():
+                    yield match.group(0).lstrip("/"), archive.extractfile(member).read()
+            while archive.fileobj.read(1 << 20):
+                pass
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise ValueError(
+            f"{str(source)!r} is corrupt or not a .tar.gz archive ({exc}); download "
+            "aclImdb_v1.tar.gz again or pass the extracted aclImdb directory"
+        ) from exc
+
+
+def checksum(source: Path, pattern: re.Pattern = _MEMBER) -> str:
+    """The data's identity, by content: a sha256 over its reviews' official names and bytes in
+    name order. The same reviews given as the archive, the extracted folder or its parent are
+    the same data; it reads every review, which takes seconds for IMDB."""
+    entries = sorted(
+        (name, hashlib.sha256(raw).hexdigest()) for name, raw in members(source, pattern)
+    )
+    digest = hashlib.sha256()
+    for name, content in entries:
+        digest.update(f"{name}\0{content}\n".encode())
+    return digest.hexdigest()
+
+
+def legacy_checksum(source: Path) -> str:
+    """The identity studies stored before content digests: the archive's bytes, or a folder's
+    review names, sizes and modification times. Read only to accept such a study's own data."""
     digest = hashlib.sha256()
     if source.is_dir():
         for file in sorted(source.rglob("*.txt")):
@@ -205,6 +245,13 @@ def checksum(source: Path) -> str:
     return digest.hexdigest()
 
 
+def same_data(digest: str, source: str | os.PathLike, content: str | None = None) -> bool:
+    """Whether a study's stored ``digest`` names the reviews at ``source`` (``content``: their
+    checksum, when known), also when the study stored it the old way."""
+    source = Path(source)
+    return digest == (content or checksum(source)) or digest == legacy_checksum(source)
+
+
 def _decode(raw: bytes, where: str) -> str:
     try:
         return raw.decode("utf-8")
@@ -217,45 +264,20 @@ def read_reviews(source: Path) -> dict[str, Reviews]:
     found: dict[tuple[str, str], list[tuple[str, str]]] = {
         (s, c): [] for s in ("train", "test") for c in ("pos", "neg")
     }
-    if source.is_dir():
-        for file in source.rglob("*.txt"):
-            match = _MEMBER.search(file.as_posix())
-            if match:
-                split, label, rid, rating = match.groups()
-                text = _decode(file.read_bytes(), str(file))
-                found[split, label].append((f"{rid}_{rating}", text))
-        missing_where = str(source)
-    else:
-        try:
-            with tarfile.open(source, "r:*") as archive:
-                for member in archive:
-                    match = _MEMBER.search(member.name)
-                    if match and member.isfile():
-                        split, label, rid, rating = match.groups()
-                        raw = archive.extractfile(member).read()
-                        text = _decode(raw, f"{source}:{member.name}")
-                        found[split, label].append((f"{rid}_{rating}", text))
-                # tarfile takes a damaged header for the archive's end and stops quietly: read
-                # the compressed stream to its end, where gzip checks its length and CRC
-                while archive.fileobj.read(1 << 20):
-                    pass
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            raise ValueError(
-                f"{str(source)!r} is corrupt or not a .tar.gz archive ({exc}); download "
-                "aclImdb_v1.tar.gz again or pass the extracted aclImdb directory"
-            ) from exc
-        missing_where = f"archive {str(source)!r}"
-
+    for name, raw in members(source):
+        split, label, rid, rating = _MEMBER.search(name).groups()
+        found[split, label].append((f"{rid}_{rating}", _decode(raw, f"{name} in {str(source)!r}")))
+    where = str(source) if source.is_dir() else f"archive {str(source)!r}"
     if not any(found.values()):
         raise ValueError(
             "No reviews in the official layout "
-            f"aclImdb/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt found in {missing_where}; "
+            f"aclImdb/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt found in {where}; "
             "point --data at the aclImdb directory or its .tar.gz"
         )
     empty = [f"aclImdb/{s}/{c}" for (s, c), items in found.items() if not items]
     if empty:
         raise ValueError(
-            f"Empty class folder(s) {empty} in {missing_where}; every one of "
+            f"Empty class folder(s) {empty} in {where}; every one of "
             "train/pos, train/neg, test/pos, test/neg needs reviews"
         )
 

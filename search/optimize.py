@@ -24,7 +24,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import backend, baseline, interrupt, record, workers
 from search.budget import Budget
-from search.data import DataSettings, add_data_arguments, load_imdb, settings_from_args
+from search.data import (
+    DataSettings,
+    add_data_arguments,
+    load_imdb,
+    same_data,
+    settings_from_args,
+)
 from search.embeddings import VectorSettings, add_vector_arguments, vector_settings_from_args
 from search.kerastuner import TUNERS
 from search.objective import make_objective
@@ -699,7 +705,8 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
     """The study (created or resumed, presets queued, baseline stored), space, data, vectors."""
     # a bad URL fails before minutes of data loading; a resumed study lends its settings
     opened = open_storage(storage, args.heartbeat)
-    taken = complete(args, *stored_settings(opened, args.study))
+    stored, paths = stored_settings(opened, args.study)
+    taken = complete(args, stored, paths)
     if taken:
         print(f"resuming study {args.study!r} with its stored " + ", ".join(taken))
     space = load_space(args.space)
@@ -714,6 +721,11 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
             )
     vectors = vector_settings_from_args(args)
     data = load_imdb(args.data, data_settings)
+    old = (stored or {}).get("data", {}).get("checksum")
+    if old not in (None, data.checksum) and same_data(old, data.source, data.checksum):
+        # a study from before data was identified by content: its own data, named anew
+        upgraded = {**stored, "data": {**stored["data"], "checksum": data.checksum}}
+        opened.set_study_user_attr(opened.get_study_id_from_name(args.study), "settings", upgraded)
     settings = StudySettings(
         study=args.study,
         storage=storage,

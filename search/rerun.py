@@ -25,7 +25,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search import backend, export
-from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews
+from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews, same_data
 from search.embeddings import VectorSettings
 from search.files import writable_folder
 from search.fitting import evaluate, fit_fixed, predict
@@ -278,7 +278,7 @@ def rerun(
         unsup = stored["unsup"]
     data_settings = DataSettings(**{k: v for k, v in settings["data"].items() if k != "checksum"})
     dataset = load_imdb(data, data_settings)
-    if dataset.checksum != settings["data"]["checksum"] and not force:
+    if not force and not same_data(settings["data"]["checksum"], dataset.source, dataset.checksum):
         raise ValueError(
             f"the data at {dataset.source} is not the study's (checksum "
             f"{dataset.checksum[:12]}, the study's {settings['data']['checksum'][:12]}): pass "

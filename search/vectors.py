@@ -17,9 +17,7 @@ import json
 import os
 import re
 import sys
-import tarfile
 import time
-import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from search.data import (
     clean,
     default_cache_dir,
     load_imdb,
+    members,
     read_splits,
     save_cache,
     settings_from_args,
@@ -74,24 +73,7 @@ def resolve_unsup(unsup: str | None, data_source: str) -> Path:
 
 def read_unsup(path: Path) -> list[str]:
     """The unlabeled reviews (``aclImdb/train/unsup/<id>_0.txt``), sorted by file name."""
-    found: list[tuple[str, str]] = []
-    if path.is_dir():
-        for file in path.rglob("*.txt"):
-            if _UNSUP.search(file.as_posix()):
-                found.append((file.name, file.read_text(encoding="utf-8", errors="replace")))
-    else:
-        try:
-            with tarfile.open(path, "r:*") as archive:
-                for member in archive:
-                    if member.isfile() and _UNSUP.search(member.name):
-                        raw = archive.extractfile(member).read()
-                        found.append((member.name, raw.decode("utf-8", errors="replace")))
-                while archive.fileobj.read(1 << 20):  # to the end: gzip checks length and CRC
-                    pass
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            raise ValueError(
-                f"{str(path)!r} is corrupt or not a .tar.gz archive ({exc}); download it again"
-            ) from exc
+    found = [(name, raw.decode("utf-8", errors="replace")) for name, raw in members(path, _UNSUP)]
     if not found:
         raise ValueError(
             f"No unlabeled reviews (aclImdb/train/unsup/<id>_0.txt) in {str(path)!r}; pass "
@@ -165,7 +147,7 @@ def cache_path(data: Dataset, settings: VectorSettings, unsup_checksum: str) -> 
 def domain_vectors(data: Dataset, settings: VectorSettings, *, verbose: bool = True) -> Vectors:
     """The domain vectors for ``data``'s training split, from the cache or trained now."""
     unsup = resolve_unsup(settings.unsup, data.source)
-    path = cache_path(data, settings, checksum(unsup))
+    path = cache_path(data, settings, checksum(unsup, _UNSUP))
     if path.exists():
         with np.load(path, allow_pickle=False) as npz:
             return Vectors([str(w) for w in npz["words"]], npz["matrix"], "word2vec")
@@ -214,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         vectors = domain_vectors(data, settings)
         seconds = time.perf_counter() - start
-        path = cache_path(data, settings, checksum(resolve_unsup(settings.unsup, data.source)))
+        path = cache_path(
+            data, settings, checksum(resolve_unsup(settings.unsup, data.source), _UNSUP)
+        )
     except (ValueError, FileNotFoundError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

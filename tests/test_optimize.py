@@ -98,6 +98,20 @@ def test_resume_takes_the_studys_settings_and_data_without_retyping(
     assert "maxlen" in capsys.readouterr().err and len(load(run.storage).trials) == 2
 
 
+def test_a_study_that_stored_the_old_data_checksum_resumes_and_is_upgraded(run, imdb_dir):
+    """Studies identified their data by file times (folders) before content digests."""
+    from search.data import legacy_checksum
+
+    assert run("--trials", "1") == 0
+    study = load(run.storage)
+    settings = study.user_attrs["settings"]
+    new = settings["data"]["checksum"]
+    old = {**settings, "data": {**settings["data"], "checksum": legacy_checksum(imdb_dir)}}
+    study.set_user_attr("settings", old)
+    assert run("--trials", "2") == 0
+    assert load(run.storage).user_attrs["settings"]["data"]["checksum"] == new
+
+
 def test_default_space_runs(run):
     """Tokenised once at the space's largest cut (its TOKENIZE, when no --maxlen is given)."""
     tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--no-enqueue-presets"]

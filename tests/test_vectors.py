@@ -44,6 +44,17 @@ def test_trained_once_then_read_from_the_cache(data, monkeypatch):
     np.testing.assert_array_equal(again.matrix, first.matrix)
 
 
+def test_other_unlabeled_reviews_are_other_cached_vectors(data, imdb_dir, tmp_path):
+    """The cache is keyed by the unlabeled reviews' content, in a folder of their own too."""
+    import shutil
+
+    only = shutil.copytree(imdb_dir / "train" / "unsup", tmp_path / "a" / "aclImdb/train/unsup")
+    same = vec.cache_path(data, SMALL, vec.checksum(only, vec._UNSUP))
+    assert same == vec.cache_path(data, SMALL, vec.checksum(imdb_dir, vec._UNSUP))
+    (only / "0_0.txt").write_text("another review", encoding="utf-8")
+    assert vec.cache_path(data, SMALL, vec.checksum(only, vec._UNSUP)) != same
+
+
 @pytest.mark.parametrize("embedding", ["domain_frozen", "domain_tuned"])
 def test_they_feed_the_builder_with_the_right_shape(data, embedding):
     model = model_for({"embedding": embedding, "lstm_units": [4]}, data, vectors=SMALL)
