@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.trial import TrialState
 
 from analysis.importance import importances, plot_importances
 from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
@@ -56,8 +57,26 @@ def gap_by_param(frame: pd.DataFrame, params: list[str], bins: int = 4) -> pd.Da
 
 
 def gap_importances(study: optuna.Study) -> pd.DataFrame:
-    """Which parameters drive the accuracy gap (train - val) of completed trials."""
-    return importances(study, target=lambda t: Record.of(t).gap_accuracy)
+    """Which parameters drive the accuracy gap (train - val) of completed trials. Raises
+    ValueError when that cannot be told: too few completed trials, or rankings equal to
+    val_loss's fANOVA numbers (on two trials any target splits the same way)."""
+    gap = importances(study, target=lambda t: Record.of(t).gap_accuracy)
+    loss = importances(study)
+    if gap["fANOVA"].round(4).equals(loss["fANOVA"].round(4)):
+        complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        raise ValueError(
+            f"Gap importance not shown: on {complete} completed trials it equals the val_loss "
+            "importance (fANOVA) number for number, so it would say nothing about the gap; "
+            "it needs more completed trials"
+        )
+    return gap
+
+
+def best_trial(frame: pd.DataFrame) -> int | None:
+    """The best completed trial of a ``gap_frame`` (sorted by val_loss); None when no trial
+    completed (a pruned trial's val_loss is not a finished result)."""
+    complete = frame[frame["state"] == "COMPLETE"]
+    return int(complete["trial"].iloc[0]) if len(complete) else None
 
 
 def plot_gap_scatter(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
@@ -73,14 +92,16 @@ def plot_gap_scatter(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
         )
     low = float(np.nanmin(frame[["train_acc", "val_acc"]].to_numpy())) - 0.02
     ax.plot([low, 1], [low, 1], color="gray", linestyle="--", label="no gap (val = train)")
-    best = frame.iloc[0]
-    ax.annotate(
-        f"best: trial {best.trial}",
-        (best.train_acc, best.val_acc),
-        textcoords="offset points",
-        xytext=(-70, 8),
-        fontsize=9,
-    )
+    best = best_trial(frame)
+    if best is not None:
+        row = frame[frame["trial"] == best].iloc[0]
+        ax.annotate(
+            f"best: trial {best}",
+            (row.train_acc, row.val_acc),
+            textcoords="offset points",
+            xytext=(-70, 8),
+            fontsize=9,
+        )
     ax.set_xlabel("train accuracy at the best epoch")
     ax.set_ylabel("validation accuracy at the best epoch")
     ax.set_title(title)
@@ -172,6 +193,8 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
         gap_imp = gap_importances(study)
     except ValueError as exc:  # too few completed trials: the other figures still stand
         print(f"gap importance skipped: {exc}")
+        (out / "gap_importance.txt").write_text(f"{exc}\n")
+        written.append(out / "gap_importance.txt")
     else:
         gap_imp.round(4).to_csv(out / "gap_importance.csv")
         written += [

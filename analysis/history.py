@@ -15,11 +15,14 @@ import pandas as pd
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from analysis.importance import importances
 from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
 from analysis.trials import run
 from search.record import Record
 
 EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should grow
+EDGE_TRIALS = 5  # completed trials before a best value's place in its range means anything
+EDGE_COLUMNS = ["param", "low", "high", "best", "position", "edge"]
 
 
 def history_frame(study: optuna.Study) -> pd.DataFrame:
@@ -54,11 +57,12 @@ def history_frame(study: optuna.Study) -> pd.DataFrame:
 
 def edge_flags(study: optuna.Study) -> pd.DataFrame:
     """Numeric parameters whose best value sits in the outer ``EDGE`` of its range (measured on
-    the log scale for log ranges): the optimum may lie outside, so the range should grow."""
-    try:
-        best = study.best_trial
-    except ValueError:
-        return pd.DataFrame(columns=["param", "low", "high", "best", "position", "edge"])
+    the log scale for log ranges): the optimum may lie outside, so the range should grow. Judged
+    from ``EDGE_TRIALS`` completed trials on (empty before), and only at an edge that can move:
+    not below one layer or a zero rate."""
+    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < EDGE_TRIALS:
+        return pd.DataFrame(columns=EDGE_COLUMNS)
+    best = study.best_trial
     rows = []
     for name, dist in best.distributions.items():
         if not isinstance(dist, FloatDistribution | IntDistribution) or dist.high == dist.low:
@@ -67,6 +71,8 @@ def edge_flags(study: optuna.Study) -> pd.DataFrame:
         scale = math.log if dist.log else (lambda x: x)
         position = (scale(value) - scale(dist.low)) / (scale(dist.high) - scale(dist.low))
         edge = "low" if position <= EDGE else "high" if position >= 1 - EDGE else ""
+        if edge == "low" and dist.low <= (1 if isinstance(dist, IntDistribution) else 0):
+            edge = ""  # 0 layers or a negative dropout is no wider range
         rows.append(
             {
                 "param": name,
@@ -77,7 +83,7 @@ def edge_flags(study: optuna.Study) -> pd.DataFrame:
                 "edge": edge,
             }
         )
-    return pd.DataFrame(rows, columns=["param", "low", "high", "best", "position", "edge"])
+    return pd.DataFrame(rows, columns=EDGE_COLUMNS)
 
 
 def plot_history(
@@ -212,13 +218,28 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
     return save_figure(fig, path, dpi=100, rect=(0, 0, 0.9, 0.97))
 
 
+PARALLEL_PARAMS = 8  # axes that stay readable at the report's width
+
+
 def plot_parallel(study: optuna.Study, path: Path, *, title: str) -> Path:
+    """Optuna's parallel coordinates of the completed trials over the ``PARALLEL_PARAMS`` most
+    important parameters (fANOVA; all of them when it cannot rank), at the page's width, in a
+    colour map whose every line shows (Optuna's blues fade the worst trials to white)."""
+    try:
+        params = list(importances(study).index[:PARALLEL_PARAMS])
+    except ValueError:  # fewer than 2 completed trials
+        params = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        ax = optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name="val_loss")
-    ax.set_title(title)
+        ax = optuna.visualization.matplotlib.plot_parallel_coordinate(
+            study, params=params, target_name="val_loss"
+        )
+    for lines in ax.collections:
+        lines.set_cmap("viridis")
+        lines.set_linewidth(2)
+    ax.set_title(title + (f" ({len(params)} most important parameters)" if params else ""))
     fig = ax.figure
-    fig.set_size_inches(max(12, 1.6 * len(study.best_trial.params)), 5.5)
+    fig.set_size_inches(12, 5.5)
     return save_figure(fig, path, dpi=100)
 
 

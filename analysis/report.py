@@ -71,8 +71,10 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
                 body.append(
                     f'<p><img src="{file.name}" alt="{file.stem}" style="max-width:100%"></p>'
                 )
+            elif file.suffix == ".txt":  # why a figure is not there
+                body.append(f"<p><em>{html.escape(file.read_text().strip())}</em></p>")
         if section is history.write:
-            body.append(_edge_html(history.edge_flags(study)))
+            body.append(_edge_html(study, history.edge_flags(study)))
     body += [
         "<h2>Trials (sorted by val_loss)</h2>",
         '<div style="overflow-x:auto">' + readable(frame).to_html(index=False, border=0) + "</div>",
@@ -92,7 +94,13 @@ def _settings_text(settings: dict) -> str:
     return "\n".join(f"{key}: {value}" for key, value in settings.items())
 
 
-def _edge_html(flags) -> str:
+def _edge_html(study: optuna.Study, flags: pd.DataFrame) -> str:
+    complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    if complete < history.EDGE_TRIALS:
+        return (
+            f"<p>Range edges not judged: {complete} completed trial(s); a best value's place in "
+            f"its range says something from {history.EDGE_TRIALS} on.</p>"
+        )
     flagged = flags[flags["edge"] != ""]
     if flagged.empty:
         return "<p>No best value sits at the edge of its range.</p>"

@@ -162,6 +162,29 @@ def test_curves_and_history_frames(storage):
     assert hist["best_acc_so_far"].max() == pytest.approx(completed["val_accuracy"].max())
     flags = history.edge_flags(study).set_index("param")
     assert flags.loc["units", "edge"] == "low"  # best units=16, the bottom of [16, 256]
+    assert flags.loc["dropout", "edge"] == ""  # best 0.0: no range reaches below no dropout
+
+
+def test_a_small_study_says_what_it_cannot_estimate_instead_of_showing_it(tmp_path):
+    """Two completed trials: no range-edge advice, and no gap importance that merely repeats
+    val_loss importance; a study with only pruned trials marks no trial 'best'."""
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    study = build_study(url, n_complete=2)
+    assert history.edge_flags(study).empty
+    with pytest.raises(ValueError, match="importance .fANOVA. number for number"):
+        gaps.gap_importances(study)
+    out = tmp_path / "r"
+    assert report.main(["--study", "a", "--storage", url, "--out", str(out)]) == 0
+    page = (out / "index.html").read_text()
+    assert "Range edges not judged: 2 completed trial(s)" in page and "widen" not in page
+    assert "Gap importance not shown: on 2 completed trials" in page
+    assert not (out / "gap_importance.png").exists()
+    # the big study's gap importance is its own: dropout drives the gap, not val_loss
+    big = build_study(f"sqlite:///{tmp_path / 'big.db'}")
+    assert not gaps.gap_importances(big).equals(importance.importances(big))
+    pruned_only = build_study(f"sqlite:///{tmp_path / 'pruned.db'}", n_complete=0)
+    assert gaps.best_trial(gaps.gap_frame(pruned_only)) is None
+    assert gaps.best_trial(gaps.gap_frame(big)) == 0
 
 
 def test_report_writes_every_figure_and_the_index(storage, tmp_path, capsys):
