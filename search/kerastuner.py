@@ -126,6 +126,7 @@ def _hypermodel_class():
                 initial_epoch=initial_epoch,
                 callbacks=[*callbacks, *self.callbacks(self.number, attrs)],
                 write=lambda **fields: attrs.update(record.checked(fields)),
+                note=lambda body: self.trial.update(note=body),
             )
             if record.diverged(result.history):
                 attrs["fail_reason"] = DIVERGED
@@ -164,7 +165,11 @@ def make_tuner(
             frozen = to_optuna(kt_trial, hypermodel.trial)
             if frozen is not None:
                 study.add_trial(frozen)
-                on_trial(study, study.get_trials(deepcopy=False)[-1])
+                added = study.get_trials(deepcopy=False)[-1]
+                if hypermodel.trial.get("note"):  # a live handle on the added trial
+                    note = hypermodel.trial["note"]
+                    record.save_note(optuna.Trial(study, added._trial_id), note)
+                on_trial(study, added)
             hypermodel.trial = {}
             hypermodel.number = len(study.get_trials(deepcopy=False))
             if deadline is not None and time.monotonic() > deadline:
@@ -218,7 +223,7 @@ def to_optuna(kt_trial, run: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
         value=min(intermediate.values()) if complete else None,
         params=run["params"],
         distributions=run["distributions"],
-        user_attrs=record.checked(attrs),
+        user_attrs=record.stored(attrs),
         intermediate_values=intermediate,
     )
     frozen.datetime_start = run["start"]

@@ -89,7 +89,13 @@ def make_objective(
                 ),
             ]
             result = engine_neutral.train(
-                model, params, cut, epochs=epochs, callbacks=callbacks, write=write
+                model,
+                params,
+                cut,
+                epochs=epochs,
+                callbacks=callbacks,
+                write=write,
+                note=lambda body: record.save_note(trial, body),
             )
         except optuna.TrialPruned:
             raise

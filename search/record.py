@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MONITOR = "val_loss"  # the objective every engine minimises, and the metric pruners watch
+# the curves are stored one attr per metric (curve_loss, curve_val_accuracy, ...), rounded: as
+# one attr they made a line 3,600 px wide on optuna-dashboard's trial page
+CURVE = "curve_"
+DIGITS = 5
 
 
 @dataclass(frozen=True)
 class Record:
     seed: int | None = None  # Keras seed the trial trained with
-    model_params: dict[str, Any] | None = None  # what build_model got, defaults filled in
     param_count: int | None = None
     curves: dict[str, list[float]] = field(default_factory=dict)  # per epoch, as Keras logs
     fit_seconds: float = 0.0  # training only, not data or model assembly
@@ -43,9 +46,14 @@ class Record:
 
     @classmethod
     def of(cls, trial) -> Record:
-        """The record of a (frozen) Optuna trial; fields it never wrote keep their defaults."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in trial.user_attrs.items() if k in names})
+        """The record of a (frozen) Optuna trial; fields it never wrote keep their defaults.
+        Studies from before the per-metric curves stored them in one ``curves`` attr."""
+        attrs = trial.user_attrs
+        values = {k: v for k, v in attrs.items() if k in FIELDS}
+        curves = {k.removeprefix(CURVE): v for k, v in attrs.items() if k.startswith(CURVE)}
+        if curves:
+            values["curves"] = curves
+        return cls(**values)
 
     def epochs(self) -> int:
         return len(self.curves.get(MONITOR, []))
@@ -62,10 +70,56 @@ def checked(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def stored(values: dict[str, Any]) -> dict[str, Any]:
+    """Record fields as the user attrs that hold them: the curves one attr per metric."""
+    attrs = dict(checked(values))
+    curves = attrs.pop("curves", None)
+    for name, series in (curves or {}).items():
+        attrs[CURVE + name] = [round(float(v), DIGITS) for v in series]
+    return attrs
+
+
 def write(trial, **values: Any) -> None:
     """Store fields on a live ``optuna.Trial``."""
-    for key, value in checked(values).items():
+    for key, value in stored(values).items():
         trial.set_user_attr(key, value)
+
+
+def save_note(trial, body: str) -> None:
+    """``body`` as optuna-dashboard's note of a live ``optuna.Trial``, the first thing its
+    trial page shows (Markdown)."""
+    from optuna_dashboard import save_note as dashboard_note
+
+    dashboard_note(trial, body)
+
+
+def trial_note(model_params: dict[str, Any], curves: dict[str, list[float]]) -> str:
+    """A trial's dashboard note: its learning curves, train and val accuracy included (the
+    dashboard plots only val_loss), and what ``build_model`` got with its defaults filled in,
+    as Markdown that wraps (a user attr is one line, as wide as it is long)."""
+    params = ", ".join(f"{k}={v}" for k, v in model_params.items())
+    return curves_table(curves) + f"\n**Model** (defaults filled in): {params}\n"
+
+
+def curves_table(curves: dict[str, list[float]]) -> str:
+    """Markdown: one row per epoch, one column per metric, the best epoch in bold."""
+    names = [n for n in ("loss", "accuracy", MONITOR, "val_accuracy") if n in curves]
+    names += sorted(set(curves) - set(names))
+    finite = [(v, i + 1) for i, v in enumerate(curves.get(MONITOR, [])) if math.isfinite(v)]
+    best = min(finite)[1] if finite else None
+    lines = [
+        f"**Learning curves** (best epoch {best} of {len(curves.get(MONITOR, []))})",
+        "",
+        "| epoch | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    for i in range(max(len(curves[n]) for n in names)):
+        cells = [f"{curves[n][i]:.4f}" if i < len(curves[n]) else "" for n in names]
+        row = [str(i + 1), *cells]
+        if i + 1 == best:
+            row = [f"**{cell}**" for cell in row]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def at_best_epoch(curves: dict[str, list[float]]) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def assemble(
     import keras
 
     p = validate_params(params)
-    write(seed=seed, model_params=plain_params(p))
+    write(seed=seed)
     keras.utils.set_random_seed(seed)
     cut = trial_data(p, data)
     model = model_for(p, cut, vectors=vectors)
@@ -96,16 +96,21 @@ def train(
     callbacks: Sequence = (),
     write: Write,
     initial_epoch: int = 0,
+    note: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Fit with the engine's callbacks; the record gets the curves and the metrics at the best
-    epoch however the fit ends (complete, pruned, failed or interrupted)."""
+    epoch however the fit ends (complete, pruned, failed or interrupted), and ``note`` the
+    trial's dashboard note (``record.trial_note``) after every epoch."""
     import keras
 
     history: dict[str, list[float]] = {}
+    model_params = plain_params(params)
 
     class Live(keras.callbacks.Callback):  # the dashboard shows the curves as they grow
         def on_epoch_end(self, epoch, logs=None):
             write(curves=history)
+            if note is not None:
+                note(record.trial_note(model_params, history))
 
     start = time.perf_counter()
     try:

@@ -81,7 +81,11 @@ def test_dashboard_serves_trials_and_recorded_curves(imdb_dir, tmp_path):
     for trial in trials:
         assert len(trial["intermediate_values"]) >= 1
         attrs = {a["key"]: a["value"] for a in trial["user_attrs"]}
-        curves = attrs["curves"]
-        curves = json.loads(curves) if isinstance(curves, str) else curves
-        assert len(curves["val_loss"]) == len(trial["intermediate_values"])
+        val_loss = json.loads(attrs["curve_val_loss"])  # one short line per metric
+        assert len(val_loss) == len(trial["intermediate_values"])
+        assert max(len(value) for value in attrs.values()) < 200  # no 3,600 px wide line
         assert "val_accuracy" in attrs and "gap_accuracy" in attrs
+        # the train and val curves where a dashboard user looks: the trial's note
+        body = trial["note"]["body"]
+        assert body.startswith("**Learning curves**") and "| accuracy |" in body
+        assert body.count("\n| ") == 1 + len(val_loss)

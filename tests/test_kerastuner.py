@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna_dashboard import get_note
 
 from search.kerastuner import RecordingSuggester
 from search.record import Record
@@ -66,9 +67,13 @@ def test_random_and_bayesian_trials_land_in_the_optuna_study(run, tuner, capsys)
     for number, t in enumerate(study.trials):
         r = Record.of(t)
         assert r.engine == "kerastuner" and r.seed == number  # seed + trial number
-        assert t.value == min(r.curves["val_loss"]) and r.val_loss == t.value
-        assert list(t.intermediate_values.values()) == r.curves["val_loss"]
-        assert r.model_params["lstm_units"] == [t.params["units"]]
+        assert t.value == pytest.approx(min(r.curves["val_loss"]), abs=1e-5)
+        assert r.val_loss == t.value
+        assert list(t.intermediate_values.values()) == pytest.approx(r.curves["val_loss"], abs=1e-5)
+        # its dashboard note: curves and what build_model got
+        note = get_note(optuna.Trial(study, t._trial_id))
+        assert note.startswith("**Learning curves**")
+        assert f"lstm_units=[{t.params['units']}]" in note
         assert set(t.params) == {"units", "learning_rate"}
     assert "trial   1 COMPLETE" in capsys.readouterr().out
 
@@ -134,7 +139,7 @@ def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path
     for name, row in zip(("opt", "kt"), frame.itertuples(), strict=True):
         trials = load(run.storage, name).trials
         assert row.trials == 2
-        assert row.epochs == sum(len(t.user_attrs["curves"]["val_loss"]) for t in trials)
+        assert row.epochs == sum(len(Record.of(t).curves["val_loss"]) for t in trials)
         best = max(t.user_attrs["val_accuracy"] for t in trials if t.value is not None)
         assert row.best_val_acc == pytest.approx(best)
     assert (out / "compare.png").stat().st_size > 10_000

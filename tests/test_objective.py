@@ -4,8 +4,10 @@ import math
 
 import optuna
 import pytest
+from optuna_dashboard import get_note
 
 from search.objective import make_objective
+from search.record import Record
 from tests import tiny_space
 
 
@@ -14,10 +16,15 @@ def test_completed_trial_records_everything_analysis_needs(tiny_data):
     study.optimize(make_objective(tiny_space.space, tiny_data, epochs=2, seed=0), n_trials=1)
     trial = study.trials[0]
     a = trial.user_attrs
+    curves = Record.of(trial).curves  # stored one short attr per metric: curve_val_loss, ...
     assert trial.state == optuna.trial.TrialState.COMPLETE
-    assert trial.value == min(a["curves"]["val_loss"])
-    assert set(a["curves"]) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
-    assert len(trial.intermediate_values) == a["epochs_run"] == len(a["curves"]["val_loss"])
+    assert trial.value == pytest.approx(min(a["curve_val_loss"]), abs=1e-5)
+    assert set(curves) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert len(trial.intermediate_values) == a["epochs_run"] == len(curves["val_loss"])
+    # optuna-dashboard's note of the trial: its curves as a table, the best epoch in bold
+    note = get_note(optuna.Trial(study, trial._trial_id))
+    assert note.startswith(f"**Learning curves** (best epoch {a['best_epoch']} of 2)")
+    assert note.count("\n| ") == 1 + 2 and f"| **{a['best_epoch']}** |" in note
     for key in (
         "best_epoch",
         "val_accuracy",
@@ -28,10 +35,10 @@ def test_completed_trial_records_everything_analysis_needs(tiny_data):
         "fit_seconds",
         "samples_per_second",
         "seed",
-        "model_params",
     ):
         assert key in a
-    assert a["seed"] == 0 and a["model_params"]["lstm_units"] == [trial.params["units"]]
+    assert a["seed"] == 0  # and what build_model got, defaults filled in, is in the note:
+    assert f"lstm_units=[{trial.params['units']}], bidirectional=False" in note
 
 
 def test_missing_val_loss_is_an_error_not_a_warning():
@@ -57,7 +64,7 @@ def test_a_pruned_trial_keeps_its_curves(tiny_data):
     study.optimize(make_objective(tiny_space.space, tiny_data, epochs=5, seed=0), n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED
-    assert len(trial.user_attrs["curves"]["val_loss"]) == 2 == trial.user_attrs["epochs_run"]
+    assert len(Record.of(trial).curves["val_loss"]) == 2 == trial.user_attrs["epochs_run"]
     assert list(trial.intermediate_values) == [1, 2]
 
 

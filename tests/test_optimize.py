@@ -14,6 +14,7 @@ import pytest
 
 from search import optimize
 from search.optimize import main
+from search.record import Record
 from tests.conftest import tiny_data_args
 
 TINY = str(Path(__file__).parent / "tiny_space.py")
@@ -169,11 +170,11 @@ def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
     pruned = [t for t in load(run.storage).trials if t.state == Pruned]
     assert pruned, "a successive-halving pruner over 8 trials must prune some"
     for trial in pruned:
-        curves = trial.user_attrs["curves"]
+        curves = Record.of(trial).curves
         assert len(curves["val_loss"]) == len(trial.intermediate_values) >= 1
-        assert curves["val_loss"] == [
-            trial.intermediate_values[s] for s in sorted(trial.intermediate_values)
-        ]
+        assert curves["val_loss"] == pytest.approx(
+            [trial.intermediate_values[s] for s in sorted(trial.intermediate_values)], abs=1e-5
+        )
 
 
 def test_a_failing_trial_does_not_stop_the_study(run, capsys):
@@ -280,7 +281,7 @@ def test_a_signal_ends_the_trial_cleanly_and_the_same_command_resumes(
     trials = load(storage, "c").trials
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"], output
     assert trials[1].user_attrs["fail_reason"] == f"interrupted by {sig.name}"
-    assert "curves" in trials[1].user_attrs
+    assert Record.of(trials[1]).curves
     finished = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
@@ -346,7 +347,7 @@ def test_two_workers_share_one_study(imdb_dir, storage, tmp_path):
         study = optuna.load_study(study_name=name, storage=optimize.open_storage(storage))
         finished = [t for t in study.trials if t.state.is_finished()]
         assert len(finished) == 4  # exactly: a worker never starts a trial past the total
-        assert all("curves" in t.user_attrs for t in finished)
+        assert all(Record.of(t).curves for t in finished)
         assert {"0", "1"} == {
             line.split()[1]
             for out in outputs

@@ -35,3 +35,4 @@ def test_written_fields_read_back_and_unknown_ones_are_refused():
     r = Record.of(study.trials[0])
     assert (r.seed, r.preset, r.epochs(), r.engine) == (3, "bilstm", 1, "optuna")
     assert r.val_accuracy is None  # never written: the default
+    assert study.trials[0].user_attrs["curve_val_loss"] == [0.5]  # one short attr per metric
