@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
@@ -173,6 +174,8 @@ def plot_slices(study: optuna.Study, path: Path, *, title: str) -> Path:
         elif dist.log:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        elif isinstance(dist, IntDistribution):  # 4, 5 units: no 4.2
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.scatter(
             x,
             sub["val_loss"],
@@ -257,7 +260,8 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             baseline=(study.user_attrs.get("baseline") or {}).get("val_accuracy"),
         ),
     ]
-    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 1:
+    complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if complete >= 1:
         written.append(
             plot_slices(
                 study,
@@ -265,6 +269,13 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
                 title=f"{study.study_name}: val_loss against each parameter",
             )
         )
+    if complete < 2:  # one line compares nothing
+        (out / "parallel.txt").write_text(
+            f"Parallel coordinates not drawn: {complete} completed trial(s); they compare "
+            "completed trials, from 2 on.\n"
+        )
+        written.append(out / "parallel.txt")
+    else:
         written.append(
             plot_parallel(
                 study, out / "parallel.png", title=f"{study.study_name}: parallel coordinates"

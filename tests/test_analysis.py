@@ -145,7 +145,9 @@ def test_importance_needs_two_completed_trials(tmp_path, capsys):
     assert "at least 2 completed trials" in capsys.readouterr().err
     # the report still writes what can be drawn and says why importance is missing
     assert report.main(["--study", "a", "--storage", url, "--out", str(tmp_path / "r")]) == 0
-    assert "at least 2 completed trials" in (tmp_path / "r" / "index.html").read_text()
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "at least 2 completed trials" in page
+    assert "Parallel coordinates not drawn: 1 completed trial(s)" in page
 
 
 def test_curves_and_history_frames(storage):
