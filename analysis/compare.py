@@ -86,7 +86,12 @@ def plot(studies: list[optuna.Study], path: Path) -> Path:
         if p.empty:
             continue
         by_time.step(
-            p["seconds"] / 60, p["best_val_accuracy"], where="post", label=study.study_name
+            p["seconds"] / 60,
+            p["best_val_accuracy"],
+            where="post",
+            label=study.study_name,
+            marker="o",  # a study whose first success came late is one point, not hidden
+            ms=3,
         )
         by_epochs.step(
             p["epochs"],
@@ -101,7 +106,7 @@ def plot(studies: list[optuna.Study], path: Path) -> Path:
     by_time.set_ylabel("best val accuracy so far")
     for ax in (by_time, by_epochs):
         ax.grid(alpha=0.3)
-    by_time.legend(loc="lower right")
+    by_time.legend(loc="best")
     fig.suptitle("Best val accuracy so far: " + " vs ".join(s.study_name for s in studies))
     return save_figure(fig, path)
 
