@@ -49,10 +49,14 @@ def importances(
         warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")
         for name, evaluator in EVALUATORS.items():
             columns[name] = get_param_importances(study, evaluator=evaluator(), target=target)
-    # a parameter an evaluator did not assess stays blank (NaN), not a measured 0
+    # a parameter an evaluator did not assess stays blank (NaN), not a measured 0; one that no
+    # evaluator assessed is left out and named in attrs["not_assessed"]
     frame = pd.DataFrame(columns)
     frame.index.name = "param"
-    return frame.sort_values("fANOVA", ascending=False, na_position="last")
+    assessed = frame.notna().any(axis=1)
+    frame = frame[assessed].sort_values("fANOVA", ascending=False, na_position="last")
+    frame.attrs["not_assessed"] = sorted(assessed.index[~assessed])
+    return frame
 
 
 def plot_importances(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
@@ -69,7 +73,12 @@ def plot_importances(frame: pd.DataFrame, path: Path, *, title: str) -> Path:
         )
     ax.set_yticks([y + height * (len(frame.columns) - 1) / 2 for y in range(len(ordered))])
     ax.set_yticklabels(ordered.index)
-    ax.set_xlabel("importance (normalised, sums to 1 per evaluator)")
+    xlabel = "importance (normalised, sums to 1 per evaluator)"
+    if frame.attrs.get("not_assessed"):
+        xlabel += "\nnot assessed (absent from some trials): " + ", ".join(
+            frame.attrs["not_assessed"]
+        )
+    ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
