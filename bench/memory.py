@@ -4,8 +4,10 @@ Runs the product's own objective (``search.objective``, as ``search.optimize`` r
 session cleared per trial, ``gc_after_trial``) in this process over the default space with a
 seeded random sampler, so every trial builds another architecture, on a subset of the real data
 (the size of the data does not change what a trial leaves behind), one epoch each. Prints RSS per
-trial and the least-squares growth per trial after the first ``--warmup`` trials (one-time
-allocations: TensorFlow's kernels, the pretrained matrices). Goal: flat within noise.
+trial and the least-squares growth per trial after the first ``--warmup`` trials and after the
+last trial that added a pretrained matrix to the per-process cache (``search.trial._MATRICES``:
+one per vocabulary size and source, bounded by the space's choices, kept on purpose). Goal:
+flat within noise.
 
     python bench/memory.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --trials 50
 """
@@ -23,6 +25,7 @@ from search import backend
 from search.data import DataSettings, Split, load_imdb
 from search.embeddings import VectorSettings
 from search.objective import make_objective
+from search.trial import _MATRICES
 from spaces import companion, load_space
 
 
@@ -51,26 +54,41 @@ def main() -> None:
         load_space("default"), data, epochs=1, seed=0, vectors=VectorSettings(unsup=args.unsup)
     )
     rss: list[float] = []
+    cached: list[int] = []
     start = time.perf_counter()
 
     def sample(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         rss.append(rss_mb())
-        print(f"trial {trial.number:>3} {trial.state.name:<8} rss {rss[-1]:7.1f} MB", flush=True)
+        cached.append(len(_MATRICES))
+        print(
+            f"trial {trial.number:>3} {trial.state.name:<8} rss {rss[-1]:7.1f} MB, "
+            f"{cached[-1]} cached matrices",
+            flush=True,
+        )
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=args.trials, callbacks=[sample], gc_after_trial=True)
-    after = np.array(rss[args.warmup :])
-    x = np.arange(len(after))
-    fit = np.polyfit(x, after, 1)
-    noise = np.std(after - np.polyval(fit, x))
     print(
         f"{args.trials} trials in {time.perf_counter() - start:.0f}s; RSS {rss[0]:.0f} MB after "
         f"trial 0, {rss[args.warmup - 1]:.0f} MB after trial {args.warmup - 1}, {rss[-1]:.0f} MB "
         f"after trial {len(rss) - 1}"
     )
+    last_fill = max(i for i, n in enumerate(cached) if i == 0 or n > cached[i - 1])
+    for label, first in (("the warm-up", args.warmup), ("the last matrix cached", last_fill + 1)):
+        growth(rss[first:], f"after {label} (trials {first}-{len(rss) - 1})")
+
+
+def growth(values: list[float], label: str) -> None:
+    """The least-squares slope of ``values`` per trial, and the scatter around it."""
+    if len(values) < 3:
+        print(f"growth {label}: too few trials")
+        return
+    x = np.arange(len(values))
+    fit = np.polyfit(x, values, 1)
+    noise = np.std(np.asarray(values) - np.polyval(fit, x))
     print(
-        f"growth after the warm-up: {fit[0]:+.2f} MB/trial, {fit[0] * len(after):+.0f} MB over "
-        f"{len(after)} trials (residual sd {noise:.1f} MB)"
+        f"growth {label}: {fit[0]:+.2f} MB/trial, {fit[0] * len(values):+.0f} MB in all "
+        f"(residual sd {noise:.1f} MB)"
     )
 
 
