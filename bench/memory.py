@@ -25,7 +25,7 @@ from search import backend
 from search.data import DataSettings, Split, load_imdb
 from search.embeddings import VectorSettings
 from search.objective import make_objective
-from search.trial import _MATRICES
+from search.trial import _MATRICES, release_memory
 from spaces import companion, load_space
 
 
@@ -41,6 +41,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--train", type=int, default=1000, help="training reviews per trial")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument(
+        "--keep-freed",
+        action="store_true",
+        help="leave out search.optimize's release_memory callback (glibc keeps freed memory)",
+    )
     args = parser.parse_args()
     backend.load()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -67,7 +72,9 @@ def main() -> None:
         )
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(objective, n_trials=args.trials, callbacks=[sample], gc_after_trial=True)
+    # as search.optimize runs it: gc and release_memory after each trial, then the sample
+    callbacks = [sample] if args.keep_freed else [release_memory, sample]
+    study.optimize(objective, n_trials=args.trials, callbacks=callbacks, gc_after_trial=True)
     print(
         f"{args.trials} trials in {time.perf_counter() - start:.0f}s; RSS {rss[0]:.0f} MB after "
         f"trial 0, {rss[args.warmup - 1]:.0f} MB after trial {args.warmup - 1}, {rss[-1]:.0f} MB "

@@ -175,6 +175,7 @@ def make_tuner(
             if deadline is not None and time.monotonic() > deadline:
                 self.oracle.max_trials = len(self.oracle.trials)  # start no other
             super().on_trial_end(kt_trial)
+            trial.release_memory()
             interrupt.check()  # Ctrl-C between trials: KerasTuner would start another
 
     kwargs: dict[str, Any] = {

@@ -46,6 +46,7 @@ from search.storage import (
     sqlite_file,
     storage_failure,
 )
+from search.trial import release_memory
 from spaces import SPACES, companion, load_space
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
@@ -822,8 +823,7 @@ def run_until_done(
             n_trials=left,  # failed ones count here but not in the total: the loop runs more
             timeout=timeout,
             catch=(Exception,),
-            callbacks=[_log_trial, _stop_on_signal, budget],
-            gc_after_trial=True,
+            callbacks=[_log_trial, _stop_on_signal, budget, release_memory],
             show_progress_bar=sys.stderr.isatty(),  # no bar in log files
         )
         if budget.total is None:

@@ -8,6 +8,8 @@ thin adapters over these two steps, as KerasTuner splits ``HyperModel.build(hp)`
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -85,6 +87,17 @@ def assemble(
     model = model_for(p, cut, vectors=vectors)
     write(param_count=int(model.count_params()))
     return cut, model
+
+
+def release_memory(*_: Any) -> None:
+    """Hand the memory a finished trial freed back to the system (a study callback). glibc keeps
+    freed heap pages for reuse, so without this a long study's RSS follows the largest model it
+    has built so far and reads like a leak (``bench/memory.py`` measures both)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def train(
