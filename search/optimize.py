@@ -462,6 +462,14 @@ def complete(args: argparse.Namespace, stored: dict[str, Any] | None, paths: dic
             if getattr(args, key) is None and value is not None:
                 setattr(args, key, value)
                 taken[key] = value
+        # say what differs from what a new study would get: the rest is as usual
+        usual = {
+            **DEFAULTS,
+            **{k: getattr(DataSettings, k) for k in ("val_split", "padding", "truncating")},
+            "glove": VectorSettings.glove,
+            **{f"vector_{k}": getattr(VectorSettings, k) for k in ("dim", "window", "epochs")},
+        }
+        taken = {k: v for k, v in taken.items() if k not in usual or usual[k] != v}
     for key, value in DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
