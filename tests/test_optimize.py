@@ -281,7 +281,11 @@ def test_a_signal_ends_the_trial_cleanly_and_the_same_command_resumes(
     trials = load(storage, "c").trials
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"], output
     assert trials[1].user_attrs["fail_reason"] == f"interrupted by {sig.name}"
-    assert Record.of(trials[1]).curves
+    # its record as the fit ended: the curves of the epochs it finished (none, if the signal came
+    # in the first), their count and the fit time
+    attrs = trials[1].user_attrs
+    assert attrs["epochs_run"] == len(Record.of(trials[1]).curves.get("val_loss", []))
+    assert "fit_seconds" in attrs
     finished = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
