@@ -1,13 +1,13 @@
 """Memory over a long study: the process's RSS after each of N default-space trials.
 
 Runs the product's own objective (``search.objective``, as ``search.optimize`` runs it: Keras
-session cleared per trial, ``gc_after_trial``) in this process over the default space with a
-seeded random sampler, so every trial builds another architecture, on a subset of the real data
-(the size of the data does not change what a trial leaves behind), one epoch each. Prints RSS per
-trial and the least-squares growth per trial after the first ``--warmup`` trials and after the
-last trial that added a pretrained matrix to the per-process cache (``search.trial._MATRICES``:
-one per vocabulary size and source, bounded by the space's choices, kept on purpose). Goal:
-flat within noise.
+session cleared per trial, ``release_memory`` after it) in this process over the default space
+with a seeded random sampler, so every trial builds another architecture, on a subset of the
+real data (the size of the data does not change what a trial leaves behind), one epoch each.
+Prints RSS per trial and the least-squares growth per trial after the first ``--warmup`` trials
+and after the last trial that added a pretrained matrix to the per-process cache
+(``search.trial._MATRICES``: one per vocabulary size and source, bounded by the space's choices,
+kept on purpose). Goal: flat within noise.
 
     python bench/memory.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --trials 50
 """
@@ -72,9 +72,12 @@ def main() -> None:
         )
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    # as search.optimize runs it: gc and release_memory after each trial, then the sample
+    # as search.optimize runs it: release_memory (gc, then malloc_trim) after each trial; with
+    # --keep-freed as it ran before, gc only
     callbacks = [sample] if args.keep_freed else [release_memory, sample]
-    study.optimize(objective, n_trials=args.trials, callbacks=callbacks, gc_after_trial=True)
+    study.optimize(
+        objective, n_trials=args.trials, callbacks=callbacks, gc_after_trial=args.keep_freed
+    )
     print(
         f"{args.trials} trials in {time.perf_counter() - start:.0f}s; RSS {rss[0]:.0f} MB after "
         f"trial 0, {rss[args.warmup - 1]:.0f} MB after trial {args.warmup - 1}, {rss[-1]:.0f} MB "

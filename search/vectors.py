@@ -128,13 +128,19 @@ def train_word2vec(
     return Vectors(list(keyed.index_to_key), np.asarray(keyed.vectors, np.float32), "word2vec")
 
 
-def cache_path(data: Dataset, settings: VectorSettings, unsup_checksum: str) -> Path:
+def unsup_checksum(path: Path) -> str:
+    """The unlabeled reviews' identity by content (only ``aclImdb/train/unsup``, wherever they
+    are given), for the cache key."""
+    return checksum(path, _UNSUP)
+
+
+def cache_path(data: Dataset, settings: VectorSettings, unsup_digest: str) -> Path:
     split = {k: v for k, v in asdict(data.settings).items() if k in ("val_split", "seed")}
     blob = json.dumps(
         {
             "v": CACHE_VERSION,
             "data": data.checksum,
-            "unsup": unsup_checksum,
+            "unsup": unsup_digest,
             **split,
             **settings.identity(),
         },
@@ -147,7 +153,7 @@ def cache_path(data: Dataset, settings: VectorSettings, unsup_checksum: str) -> 
 def domain_vectors(data: Dataset, settings: VectorSettings, *, verbose: bool = True) -> Vectors:
     """The domain vectors for ``data``'s training split, from the cache or trained now."""
     unsup = resolve_unsup(settings.unsup, data.source)
-    path = cache_path(data, settings, checksum(unsup, _UNSUP))
+    path = cache_path(data, settings, unsup_checksum(unsup))
     if path.exists():
         with np.load(path, allow_pickle=False) as npz:
             return Vectors([str(w) for w in npz["words"]], npz["matrix"], "word2vec")
@@ -196,9 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         vectors = domain_vectors(data, settings)
         seconds = time.perf_counter() - start
-        path = cache_path(
-            data, settings, checksum(resolve_unsup(settings.unsup, data.source), _UNSUP)
-        )
+        unsup = resolve_unsup(settings.unsup, data.source)
+        path = cache_path(data, settings, unsup_checksum(unsup))
     except (ValueError, FileNotFoundError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -49,10 +49,10 @@ def test_other_unlabeled_reviews_are_other_cached_vectors(data, imdb_dir, tmp_pa
     import shutil
 
     only = shutil.copytree(imdb_dir / "train" / "unsup", tmp_path / "a" / "aclImdb/train/unsup")
-    same = vec.cache_path(data, SMALL, vec.checksum(only, vec._UNSUP))
-    assert same == vec.cache_path(data, SMALL, vec.checksum(imdb_dir, vec._UNSUP))
+    same = vec.cache_path(data, SMALL, vec.unsup_checksum(only))
+    assert same == vec.cache_path(data, SMALL, vec.unsup_checksum(imdb_dir))
     (only / "0_0.txt").write_text("another review", encoding="utf-8")
-    assert vec.cache_path(data, SMALL, vec.checksum(only, vec._UNSUP)) != same
+    assert vec.cache_path(data, SMALL, vec.unsup_checksum(only)) != same
 
 
 @pytest.mark.parametrize("embedding", ["domain_frozen", "domain_tuned"])
