@@ -8,16 +8,25 @@ the unpruned epochs.
 A completed trial's unpruned epochs are the epochs it ran (early stopping ended it). A pruned trial
 was stopped before early stopping could end it, so its unpruned count is bounded: at least
 ``max(pruned epoch + 1, best epoch + patience)`` (early stopping cannot fire sooner), at most the
-max epochs. Both bounds are printed.
+max epochs. Both bounds are printed. ``--unpruned K`` measures it instead for a seeded random
+sample of K pruned trials: each runs again through the product's objective with its params and
+its seed (``optuna.trial.FixedTrial`` with its number), unpruned, on the same data, until early
+stopping or the max epochs end it; its first epochs repeat the pruned run's (printed, as the
+check that it is the same trial). The study's share is then estimated with the sample's mean
+would-be epochs standing in for the pruned trials not rerun. A rerun cut short by
+``--unpruned-budget`` counts the epochs it ran, fewer than it would have, so the share printed
+is then an upper bound.
 
     python bench/study.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --trials 20
     python bench/study.py --study imdb-default --storage sqlite:///studies/imdb-default.db \
         --no-run                          # the figures of a study that already ran
+    python bench/study.py --no-run --unpruned 5   # ... and 5 pruned trials rerun unpruned
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import time
 
 import optuna
@@ -40,6 +49,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--unsup", default=None, help="unlabeled reviews, for domain vectors")
     parser.add_argument("--no-run", action="store_true", help="only read the study back")
+    parser.add_argument(
+        "--unpruned", type=int, default=0, help="rerun this many pruned trials unpruned"
+    )
+    parser.add_argument(
+        "--unpruned-budget",
+        type=float,
+        default=1800,
+        help="seconds for the reruns; one cut short counts the epochs it ran, a lower bound",
+    )
     args = parser.parse_args()
 
     argv = [
@@ -104,6 +122,26 @@ def main() -> None:
             f"pruning spent       {100 * trained / high:.0f}% .. {100 * trained / low:.0f}% "
             "of the unpruned epochs (goal <= 35%)"
         )
+    pruned = [t for t in study.trials if t.state == states.PRUNED]
+    if args.unpruned and pruned:
+        sample = random.Random(args.seed).sample(pruned, min(args.unpruned, len(pruned)))
+        would = rerun_unpruned(args, sorted(sample, key=lambda t: t.number))
+        if would:
+            ran = sum(Record.of(t).epochs() for t in sample if t.number in would)
+            mean = sum(would.values()) / len(would)
+            finished = [t for t in study.trials if t.state == states.COMPLETE]
+            estimate = sum(Record.of(t).epochs() for t in finished) + sum(would.values())
+            estimate += mean * (len(pruned) - len(would))
+            print(
+                f"rerun unpruned      {len(would)} of {len(pruned)} pruned trials: {ran} epochs "
+                f"pruned, {sum(would.values())} unpruned ({100 * ran / sum(would.values()):.0f}%), "
+                f"{mean:.1f} would-be epochs per pruned trial"
+            )
+            print(
+                f"pruning spent       {100 * trained / estimate:.0f}% of an estimated "
+                f"{estimate:.0f} unpruned epochs (the sample's mean for the pruned trials not "
+                "rerun; goal <= 35%)"
+            )
     if c["complete"]:
         best = study.best_trial
         print(
@@ -111,6 +149,50 @@ def main() -> None:
             f"val_acc {Record.of(best).val_accuracy:.4f}"
         )
         print(f"best params         {best.params}")
+
+
+def rerun_unpruned(args: argparse.Namespace, trials: list) -> dict[int, int]:
+    """Each trial again, unpruned: its params and seed through the study's own objective, data
+    and vectors (``FixedTrial`` never prunes); returns the epochs each would have trained."""
+    from search import backend
+    from search.objective import make_objective
+
+    backend.load()
+    options = optimize.options(study=args.study, storage=args.storage, no_baseline=True)
+    study, space, data, vectors = optimize._prepare(options, args.storage, None)
+    settings = study.user_attrs["settings"]
+    deadline = time.monotonic() + args.unpruned_budget
+    objective = make_objective(
+        space,
+        data,
+        epochs=settings["epochs"],
+        seed=settings["seed"],
+        vectors=vectors,
+        deadline=deadline,
+    )
+    would = {}
+    for trial in trials:
+        if time.monotonic() >= deadline:
+            print(f"trial {trial.number}: not rerun (--unpruned-budget spent)")
+            continue
+        fixed = optuna.trial.FixedTrial(trial.params, number=trial.number)
+        start = time.perf_counter()
+        try:
+            objective(fixed)
+        except Exception as exc:  # a rerun that fails says so and is left out of the sample
+            print(f"trial {trial.number}: rerun failed ({type(exc).__name__}: {exc})")
+            continue
+        pruned_curve = Record.of(trial).curves.get("val_loss", [])
+        curve = Record.of(fixed).curves.get("val_loss", [])
+        would[trial.number] = len(curve)
+        cut = " (cut by the budget: at least)" if fixed.user_attrs.get("stopped_by") else ""
+        print(
+            f"trial {trial.number:>3}: pruned after {len(pruned_curve)} epochs, unpruned "
+            f"{len(curve)}{cut} ({time.perf_counter() - start:.0f}s); val_loss pruned "
+            f"{[round(v, 4) for v in pruned_curve]}, unpruned {[round(v, 4) for v in curve]}",
+            flush=True,
+        )
+    return would
 
 
 if __name__ == "__main__":

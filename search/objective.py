@@ -95,7 +95,10 @@ def make_objective(
                 epochs=epochs,
                 callbacks=callbacks,
                 write=write,
-                note=lambda body: record.save_note(trial, body),
+                # a FixedTrial (re-evaluating params, as Optuna's docs do) has no storage
+                note=(lambda body: record.save_note(trial, body))
+                if isinstance(trial, optuna.Trial)
+                else None,
             )
         except optuna.TrialPruned:
             raise

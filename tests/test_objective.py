@@ -68,6 +68,28 @@ def test_a_pruned_trial_keeps_its_curves(tiny_data):
     assert list(trial.intermediate_values) == [1, 2]
 
 
+def test_a_pruned_trial_runs_again_unpruned_as_a_fixed_trial(tiny_data):
+    """Optuna's way to re-evaluate params, ``objective(FixedTrial(params, number))``: the same
+    seed, so the same first epochs, and no pruning (bench/study.py's would-be epochs)."""
+
+    class PruneAtOne(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return True
+
+    objective = make_objective(tiny_space.space, tiny_data, epochs=3, seed=5)
+    study = optuna.create_study(pruner=PruneAtOne())
+    study.optimize(objective, n_trials=2)
+    pruned = study.trials[1]
+    assert pruned.state == optuna.trial.TrialState.PRUNED
+    fixed = optuna.trial.FixedTrial(pruned.params, number=pruned.number)
+    value = objective(fixed)
+    again, before = Record.of(fixed), Record.of(pruned)
+    assert again.seed == before.seed == 6
+    assert before.epochs() == 1 and again.epochs() > 1
+    assert value == pytest.approx(min(again.curves["val_loss"]), abs=1e-5)
+    assert again.curves["val_loss"][0] == pytest.approx(before.curves["val_loss"][0], abs=1e-3)
+
+
 def test_nan_loss_fails_the_trial_with_a_reason(tiny_data):
     study = optuna.create_study()
     study.optimize(make_objective(tiny_space.diverging, tiny_data, epochs=3, seed=0), n_trials=1)
