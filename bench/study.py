@@ -100,7 +100,8 @@ def main() -> None:
             high += args.epochs
     c = optimize.counts(study)
     ends = [t.datetime_complete for t in study.trials if t.datetime_complete]
-    span = (max(ends) - min(t.datetime_start for t in study.trials)).total_seconds()
+    start0 = min(t.datetime_start for t in study.trials if t.datetime_start)  # not queued ones
+    span = (max(ends) - start0).total_seconds()
     print(
         f"\nwall time           {wall / 60:.1f} min (this run), {span / 60:.1f} min "
         "(study: first trial start to last trial end)"
@@ -111,7 +112,6 @@ def main() -> None:
             for t in study.trials
             if t.state == states.COMPLETE and (Record.of(t).val_accuracy or 0) >= goal
         ]
-        start0 = min(t.datetime_start for t in study.trials)
         reached = f"{(min(hit) - start0).total_seconds() / 60:.1f} min" if hit else "not reached"
         print(f"val_acc >= {goal:.2f}      {reached} (from the first trial's start)")
     print(f"trials              {c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed")
