@@ -214,16 +214,30 @@ def members(source: Path, pattern: re.Pattern = _MEMBER) -> Iterator[tuple[str, 
         ) from exc
 
 
+_DIGESTS: dict[tuple, str] = {}  # an archive's checksum, per process (``checksum``)
+
+
 def checksum(source: Path, pattern: re.Pattern = _MEMBER) -> str:
     """The data's identity, by content: a sha256 over its reviews' official names and bytes in
     name order. The same reviews given as the archive, the extracted folder or its parent are
-    the same data; it reads every review, which takes seconds for IMDB."""
+    the same data; it reads every review, which takes seconds for IMDB, so an archive's is
+    remembered while its size and modification time stay the same (a domain-vector study asks
+    for the unlabeled reviews' once per vocabulary size)."""
+    source = Path(source)
+    key = None
+    if source.is_file():
+        stat = source.stat()
+        key = (str(source.resolve()), pattern.pattern, stat.st_size, stat.st_mtime_ns)
+        if key in _DIGESTS:
+            return _DIGESTS[key]
     entries = sorted(
         (name, hashlib.sha256(raw).hexdigest()) for name, raw in members(source, pattern)
     )
     digest = hashlib.sha256()
     for name, content in entries:
         digest.update(f"{name}\0{content}\n".encode())
+    if key is not None:
+        _DIGESTS[key] = digest.hexdigest()
     return digest.hexdigest()
 
 

@@ -233,6 +233,23 @@ def test_the_same_reviews_given_another_way_are_the_same_data(imdb_dir, imdb_tar
     assert not same_data(legacy_checksum(imdb_tar), copy)
 
 
+def test_an_archive_is_read_once_for_its_checksum_until_it_changes(imdb_dir, tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    archive = make_tarball(imdb_dir, tmp_path / "a.tar.gz")
+    reads, members = [], data_mod.members
+    monkeypatch.setattr(data_mod, "members", lambda *a: reads.append(a[0]) or members(*a))
+    digest = data_mod.checksum(archive)
+    assert data_mod.checksum(archive) == digest and len(reads) == 1
+    changed = shutil.copytree(imdb_dir, tmp_path / "changed" / "aclImdb")
+    next((changed / "train" / "pos").glob("*.txt")).write_text("another", encoding="utf-8")
+    make_tarball(changed, archive)  # the same path, other reviews, a later modification time
+    stat = archive.stat()
+    os.utime(archive, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert data_mod.checksum(archive) != digest and len(reads) == 2
+
+
 def test_bad_settings_name_the_value():
     with pytest.raises(ValueError, match="padding='middle'"):
         DataSettings(padding="middle")
