@@ -11,9 +11,10 @@ was stopped before early stopping could end it, so its unpruned count is bounded
 max epochs. Both bounds are printed. ``--unpruned K`` measures it instead for a seeded random
 sample of K pruned trials: each runs again through the product's objective with its params and
 its seed (``optuna.trial.FixedTrial`` with its number), unpruned, on the same data, until early
-stopping or the max epochs end it; its first epochs repeat the pruned run's (printed, as the
-check that it is the same trial). The study's share is then estimated with the sample's mean
-would-be epochs standing in for the pruned trials not rerun. A rerun cut short by
+stopping or the max epochs end it; its curve is printed beside the pruned run's (TensorFlow on
+CPU is not bitwise deterministic: the same configuration and seed, not the same numbers). The
+study's share is then estimated with the sample's mean would-be epochs standing in for the
+pruned trials not rerun. A rerun cut short by
 ``--unpruned-budget`` counts the epochs it ran, fewer than it would have, so the share printed
 is then an upper bound.
 
