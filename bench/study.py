@@ -14,9 +14,8 @@ its seed (``optuna.trial.FixedTrial`` with its number), unpruned, on the same da
 stopping or the max epochs end it; its curve is printed beside the pruned run's (TensorFlow on
 CPU is not bitwise deterministic: the same configuration and seed, not the same numbers). The
 study's share is then estimated with the sample's mean would-be epochs standing in for the
-pruned trials not rerun. A rerun cut short by
-``--unpruned-budget`` counts the epochs it ran, fewer than it would have, so the share printed
-is then an upper bound.
+pruned trials not rerun. A rerun cut short by ``--unpruned-budget`` counts the epochs it ran,
+fewer than it would have, so the share printed is then an upper bound.
 
     python bench/study.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --trials 20
     python bench/study.py --study imdb-default --storage sqlite:///studies/imdb-default.db \
@@ -87,12 +86,13 @@ def main() -> None:
 
     study = optuna.load_study(study_name=args.study, storage=args.storage)
     states = optuna.trial.TrialState
-    trained = low = high = 0
+    trained = low = high = complete = 0
     for trial in study.trials:
         # the curves, not epochs_run: a trial killed mid-run has curves but no summary
         ran = Record.of(trial).epochs()
         trained += ran
         if trial.state == states.COMPLETE:
+            complete += ran  # early stopping ended it: its unpruned epochs
             low += ran
             high += ran
         elif trial.state == states.PRUNED:
@@ -129,13 +129,12 @@ def main() -> None:
         would = rerun_unpruned(args, sorted(sample, key=lambda t: t.number))
         if would:
             ran = sum(Record.of(t).epochs() for t in sample if t.number in would)
-            mean = sum(would.values()) / len(would)
-            finished = [t for t in study.trials if t.state == states.COMPLETE]
-            estimate = sum(Record.of(t).epochs() for t in finished) + sum(would.values())
-            estimate += mean * (len(pruned) - len(would))
+            unpruned = sum(would.values())
+            mean = unpruned / len(would)
+            estimate = complete + unpruned + mean * (len(pruned) - len(would))
             print(
                 f"rerun unpruned      {len(would)} of {len(pruned)} pruned trials: {ran} epochs "
-                f"pruned, {sum(would.values())} unpruned ({100 * ran / sum(would.values()):.0f}%), "
+                f"pruned, {unpruned} unpruned ({100 * ran / unpruned:.0f}%), "
                 f"{mean:.1f} would-be epochs per pruned trial"
             )
             print(
