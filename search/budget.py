@@ -36,9 +36,11 @@ class Budget:
     total: int | None
     max_failures: int = 3
     failures: int = 0  # in a row, this worker
-    finished_here: int = 0
+    finished_here: int = 0  # in this run (all its processes: search.fresh)
     failed_here: int = 0
     last_failure: str = ""
+    per_process: int | None = None  # trials before the run goes on in a fresh process
+    ran_in_process: int = 0
 
     def finished(self, study: optuna.Study) -> int:
         return len(study.get_trials(deepcopy=False, states=FINISHED))
@@ -69,15 +71,21 @@ class Budget:
     def broken(self) -> bool:
         return self.failures >= self.max_failures
 
+    @property
+    def process_done(self) -> bool:
+        """This process has run its ``per_process`` trials (``search.fresh``)."""
+        return self.per_process is not None and self.ran_in_process >= self.per_process
+
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         reason = Record.of(trial).fail_reason or ""
+        self.ran_in_process += 1
         if trial.state in FINISHED:
             self.failures, self.finished_here = 0, self.finished_here + 1
         elif trial.state == TrialState.FAIL and reason not in (NOT_NEEDED, DIVERGED):
             self.failures, self.failed_here = self.failures + 1, self.failed_here + 1
             self.last_failure = f"trial {trial.number}: {reason or 'no reason recorded'}"
         left = self.left(study)
-        if self.broken or (left is not None and left <= 0):
+        if self.broken or self.process_done or (left is not None and left <= 0):
             study.stop()
 
     def error(self) -> str | None:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import backend, baseline, interrupt, record, workers
+from search import backend, baseline, fresh, interrupt, record, workers
 from search.budget import Budget
 from search.data import (
     DataSettings,
@@ -111,6 +112,19 @@ def make_sampler(name: str, seed: int | None, startup: int = 10) -> optuna.sampl
                 ) from exc
             return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
     raise ValueError(f"Unknown sampler {name!r}; choose one of {list(SAMPLERS)}")
+
+
+def sampler_seed(study: optuna.Study, sampler: str, seed: int | None) -> int | None:
+    """The sampler's seed in this process. A seeded sampler starts its random stream over in
+    every process, so a resumed study (or the fresh process of ``--trials-per-process``) would
+    draw its first random trials again, and workers started together would draw the same ones:
+    past the first process of a new study, the seed also takes the trials already run and the
+    worker's number. QMC keeps ``seed``: its place in the sequence is stored in the study."""
+    ran = sum(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False))
+    worker = workers.worker_id()
+    if seed is None or sampler == "qmc" or (ran == 0 and worker is None):
+        return seed
+    return int(np.random.SeedSequence([seed, ran, worker or 0]).generate_state(1)[0])
 
 
 class ChanceLevelPruner(optuna.pruners.BasePruner):
@@ -342,6 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 1; see README, 'Many workers')",
     )
     parser.add_argument(
+        "--trials-per-process",
+        type=int,
+        default=fresh.DEFAULT,
+        metavar="K",
+        help=f"go on in a fresh process after every K trials (default {fresh.DEFAULT}; 0: "
+        "never), so memory TensorFlow keeps after a trial goes back to the system; the engine "
+        "optuna only",
+    )
+    parser.add_argument(
         "--max-failures",
         type=int,
         default=3,
@@ -421,6 +444,11 @@ def check(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, name) is not None and getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} {getattr(args, name)}: expected a positive number of {what}")
+    if args.trials_per_process < 0:
+        raise ValueError(
+            f"--trials-per-process {args.trials_per_process}: expected 0 (never) or a positive "
+            "number of trials"
+        )
     if args.trials is None and args.timeout is None:
         args.trials = 50
     return args
@@ -525,11 +553,25 @@ class SearchBroken(RuntimeError):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI. Only the command itself (``argv`` None) goes on in fresh processes: a caller
+    that passes ``argv`` keeps its process."""
+    carried = fresh.take() if argv is None else None
     args = parse_args(argv)
     backend.load()
     storage = args.storage or default_storage(args.study)
     try:
-        study = run(args, sys.argv[1:] if argv is None else argv)
+        study = run(
+            args,
+            sys.argv[1:] if argv is None else argv,
+            carried=carried,
+            fresh_every=(args.trials_per_process or None) if argv is None else None,
+        )
+    except fresh.FreshProcess as exc:
+        print(
+            f"{args.trials_per_process} trials in this process: continuing in a fresh one, "
+            "which hands TensorFlow's memory back (--trials-per-process)"
+        )
+        fresh.exec_again(exc.state, sys.argv[1:])
     except KeyboardInterrupt as exc:
         code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
         print(
@@ -557,13 +599,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study:
+def run(
+    args: argparse.Namespace,
+    argv: list[str] | None = None,
+    *,
+    carried: fresh.Carried | None = None,
+    fresh_every: int | None = None,
+) -> optuna.Study:
     """Create or resume the study ``args`` describe and run it to its total or timeout.
 
     Raises ValueError (and FileNotFoundError) for bad settings before any trial runs,
     ``SearchBroken`` after ``max_failures`` failures in a row, and ``interrupt.Interrupted`` after
     SIGINT/SIGTERM; the last two carry the study as ``.study``. ``argv`` is the command line the
-    ``--workers`` processes repeat (built from ``args`` when None)."""
+    ``--workers`` processes repeat (built from ``args`` when None). With ``fresh_every``, raises
+    ``fresh.FreshProcess`` after that many trials while trials are left; ``carried`` is what
+    the run's previous process handed over (``search.fresh``)."""
     workers.limit_threads()  # a worker of --workers N: its share of the cores
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     _one_line_failures()
@@ -579,7 +629,10 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
     if baseline.stored(study) is not None:
         print(baseline.describe(baseline.stored(study)))
     fail_stale(study)  # trials of workers that died since the last run: FAIL, queued again
-    budget = Budget(args.trials, args.max_failures)
+    budget = Budget(args.trials, args.max_failures, per_process=fresh_every)
+    if carried is not None:
+        budget.failures, budget.finished_here = carried.failures, carried.finished
+        budget.failed_here = carried.failed
     done = budget.finished(study)
     left = budget.left(study)
     print(
@@ -600,7 +653,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
         )
         return study
 
-    start = time.perf_counter()
+    started = carried.started if carried else time.time()
+    start = time.perf_counter() - (time.time() - started)  # the run's, over all its processes
     if args.workers > 1:
         code = run_workers(args, _argv(args) if argv is None else argv, study, budget, storage)
         if code in (130, 143):
@@ -609,7 +663,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
             raise _with_study(SearchBroken(f"a worker exited with status {code}"), study)
         return study
 
-    deadline = time.monotonic() + args.timeout if args.timeout else None
+    deadline = fresh.monotonic_deadline(carried, args.timeout)
     if args.engine == "kerastuner":
         _run_kerastuner(args, study, space, data, vectors, deadline, storage)
         print(f"\nfinished in {time.perf_counter() - start:.0f}s")
@@ -641,6 +695,22 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> optuna.Study
         raise _with_study(exc, study) from None
     if budget.error():
         raise _with_study(SearchBroken(budget.error()), study)
+    left = budget.left(study)
+    if (
+        budget.process_done
+        and (left is None or left > 0)
+        and (deadline is None or deadline > time.monotonic())
+    ):
+        raise fresh.FreshProcess(
+            fresh.Carried(
+                started=started,
+                deadline=None if deadline is None else time.time() + deadline - time.monotonic(),
+                failures=budget.failures,
+                finished=budget.finished_here,
+                failed=budget.failed_here,
+                processes=(carried.processes if carried else 1) + 1,
+            )
+        )
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
     return study
 
@@ -771,7 +841,8 @@ def _prepare(args: argparse.Namespace, storage: str, new_file):
     # fit on the seed presets alone kept to their learned embeddings and last-state outputs);
     # 5, not Optuna's 10, because a 2-hour budget on 2 cores buys about 25 trials in all
     warm = len(study.user_attrs.get("presets_enqueued", []))
-    study.sampler = make_sampler(args.sampler, args.seed, startup=5 + warm)
+    seed = sampler_seed(study, args.sampler, args.seed)
+    study.sampler = make_sampler(args.sampler, seed, startup=5 + warm)
     if not args.no_baseline and baseline.stored(study) is None:
         print("baseline: TF-IDF + logistic regression on the same split (once per study)")
         baseline.store(study, baseline.run_baseline(data.source, data_settings))
@@ -826,6 +897,8 @@ def run_until_done(
             fail_stale(study)
             continue
         waiting = False
+        if budget.process_done:  # the rest in a fresh process (search.fresh)
+            return
         study.optimize(
             objective,
             n_trials=left,  # failed ones count here but not in the total: the loop runs more

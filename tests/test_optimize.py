@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -230,6 +231,9 @@ def test_bad_inputs_are_clear_errors_and_lose_nothing(run, capsys, tmp_path):
         main(["--trials", "0"])
     assert exit_info.value.code == 2
     assert "--trials 0: expected a positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--trials", "1", "--trials-per-process", "-1"])
+    assert "--trials-per-process -1: expected 0 (never)" in capsys.readouterr().err
 
 
 def test_unknown_sampler_and_pruner_names():
@@ -294,6 +298,54 @@ def test_a_signal_ends_the_trial_cleanly_and_the_same_command_resumes(
     assert finished.returncode == 0, finished.stdout + finished.stderr
     trials = load(storage, "c").trials
     assert sum(t.state.name == "COMPLETE" for t in trials) == 2
+
+
+def test_the_cli_goes_on_in_a_fresh_process_every_k_trials(imdb_dir, tmp_path):
+    """--trials-per-process 2: five trials in three interpreters, one study, the exact total,
+    the run's failure count and start carried over, no random draw repeated."""
+    storage = f"sqlite:///{tmp_path / 'fresh.db'}"
+    marker = tmp_path / "tokens"
+    command = [sys.executable, "-m", "search.optimize", "--study", "f", "--storage", storage]
+    command += ["--space", f"{TINY}:tokened", "--epochs", "1", "--trials", "5", "--quiet"]
+    command += [*tiny_data_args(imdb_dir), "--sampler", "random", "--seed", "0"]
+    command += ["--trials-per-process", "2", "--no-baseline"]
+    env = {**os.environ, "LSTM_SEARCH_TEST_MARKER": str(marker)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("continuing in a fresh one") == 2, done.stdout
+    tokens = marker.read_text().split()
+    assert len(tokens) == 5 and len(set(tokens)) == 3  # trials 0-1, 2-3, 4
+    assert tokens[0] == tokens[1] and tokens[2] == tokens[3] and tokens[1] != tokens[2] != tokens[4]
+    trials = load(storage, "f").trials
+    assert len(trials) == 5 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+    assert len({t.params["dropout"] for t in trials}) == 5
+    assert "finished in" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_resumed_seeded_study_does_not_draw_its_first_trials_again(run):
+    """A seeded sampler restarts its random stream in every process: a resumed study (and
+    each fresh process of --trials-per-process) seeds it with the trials already run."""
+    for total in ("2", "4"):
+        assert (
+            run("--trials", total, "--sampler", "random", "--seed", "0", space=f"{TINY}:continuous")
+            == 0
+        )
+    drawn = [t.params["dropout"] for t in load(run.storage).trials]
+    assert len(set(drawn)) == 4, drawn
+
+
+def test_carried_state_keeps_the_runs_deadline(monkeypatch):
+    from search import fresh
+
+    state = fresh.Carried(started=time.time() - 50, deadline=time.time() + 100, failures=2)
+    monkeypatch.setenv(fresh.ENV, json.dumps(dataclasses.asdict(state)))
+    taken = fresh.take()
+    assert taken == state and fresh.ENV not in os.environ  # nothing started later inherits it
+    left = fresh.monotonic_deadline(taken, timeout=7) - time.monotonic()
+    assert 99 < left <= 100  # the run's deadline, not a new --timeout from now
+    assert fresh.monotonic_deadline(None, 7) - time.monotonic() == pytest.approx(7, abs=1)
+    monkeypatch.setenv(fresh.ENV, "not json")
+    assert fresh.take() is None
 
 
 def test_memory_does_not_grow_over_trials(tiny_data):

@@ -48,3 +48,22 @@ def announced(s):
 def broken(s):
     """Every trial fails the same way: a search that cannot work, not an unlucky trial."""
     return {**space(s), "lstm_units": [0]}
+
+
+def continuous(s):
+    """A float the sampler draws: two trials share it only if the sampler's random stream
+    repeated itself."""
+    return {**space(s), "dropout": s.float("dropout", 0.0, 0.5)}
+
+
+def tokened(s):
+    """``continuous``, appending this interpreter's token to ``$LSTM_SEARCH_TEST_MARKER`` as
+    each trial starts, so a test can tell which trials ran in the same process."""
+    import os
+    import uuid
+
+    global token
+    token = globals().get("token") or uuid.uuid4().hex
+    with open(os.environ["LSTM_SEARCH_TEST_MARKER"], "a") as handle:
+        handle.write(token + "\n")
+    return continuous(s)

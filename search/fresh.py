@@ -1,0 +1,74 @@
+"""``--trials-per-process K``: the CLI goes on in a fresh process after every K trials.
+
+TensorFlow keeps native memory that a finished trial no longer uses, and nothing in Python hands
+it back: ``clear_session``, gc and glibc's ``malloc_trim`` run after every trial, yet a long study's
+RSS climbs with every new architecture (``bench/memory.py``). Much of it is oneDNN's: TensorFlow
+caches the primitives of its oneDNN ops per thread, keyed by the tensors' shapes, up to 1,024 a
+thread (``MklPrimitiveFactory``, tensorflow/core/util/mkl_util.h), with no setting to bound or
+clear it. Like Celery's ``max_tasks_per_child`` and Gunicorn's ``max_requests``, the CLI therefore
+replaces its process between trials: it execs the same command, which resumes the study like any
+rerun (its stored settings, its exact total), with the run's start, deadline and failure count
+carried in one environment variable. The PID, terminal and pipes stay, so Ctrl-C, a scheduler's
+SIGTERM and a ``--workers`` parent reach the new process as they reached the old one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import NoReturn
+
+ENV = "LSTM_SEARCH_CARRIED"
+DEFAULT = 10  # trials per process: what ``bench/memory.py`` measured (README, Benchmarks)
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What one process of a run hands the next: wall-clock times, since a monotonic clock
+    does not survive exec, and the run's failure counts (``search.budget.Budget``)."""
+
+    started: float  # time.time() when the command started
+    deadline: float | None = None  # time.time() at which --timeout ends
+    failures: int = 0  # failed trials in a row
+    finished: int = 0  # finished trials in this run, all processes
+    failed: int = 0
+    processes: int = 1  # the number of this run's process
+
+
+class FreshProcess(Exception):
+    """This process ran its trials; the run goes on in a fresh one (``Carried`` as ``.state``)."""
+
+    def __init__(self, state: Carried) -> None:
+        super().__init__(f"continuing in a fresh process (the run's process {state.processes})")
+        self.state = state
+
+
+def take() -> Carried | None:
+    """The state the previous process of this run carried over (None: the run's first process),
+    removed from the environment so that nothing this process starts inherits it."""
+    raw = os.environ.pop(ENV, None)
+    if not raw:
+        return None
+    try:
+        return Carried(**json.loads(raw))
+    except (TypeError, ValueError):  # not ours, or from another version: start afresh
+        return None
+
+
+def monotonic_deadline(state: Carried | None, timeout: float | None) -> float | None:
+    """This process's ``time.monotonic()`` deadline for the run's ``--timeout``."""
+    if state is not None:
+        return None if state.deadline is None else time.monotonic() + state.deadline - time.time()
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def exec_again(state: Carried, argv: list[str]) -> NoReturn:
+    """Replace this process with ``python -m search.optimize argv``, carrying ``state``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    env = {**os.environ, ENV: json.dumps(dataclasses.asdict(state))}
+    os.execve(sys.executable, [sys.executable, "-m", "search.optimize", *argv], env)
