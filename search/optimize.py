@@ -567,8 +567,9 @@ def main(argv: list[str] | None = None) -> int:
             fresh_every=(args.trials_per_process or None) if argv is None else None,
         )
     except fresh.FreshProcess as exc:
+        k = args.trials_per_process
         print(
-            f"{args.trials_per_process} trials in this process: continuing in a fresh one, "
+            f"{k} trial{'s' if k > 1 else ''} in this process: continuing in a fresh one, "
             "which hands TensorFlow's memory back (--trials-per-process)"
         )
         fresh.exec_again(exc.state, sys.argv[1:])
