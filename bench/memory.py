@@ -2,14 +2,15 @@
 
 Runs the product's command as a user would, once per ``--trials-per-process`` setting given (0:
 every trial in one process, as before it existed; the default: a fresh process every K trials),
-each on its own new study: the default space, a seeded random sampler (so every trial builds
-another architecture), one epoch a trial, no pruning, on a subset of the real reviews written in
-the official layout (the size of the data does not change what a trial leaves behind). A thread
-reads the process's RSS from /proc every 0.1 s; the same PID holds across the fresh processes
-(exec), so one curve covers the run. For each trial it prints the RSS as the trial's line is
-printed and the peak since the previous one, and for each setting the least-squares growth per
-trial after ``--warmup`` trials, and the run's wall time (which includes the fresh processes'
-start-up). Goal: flat within noise.
+each on its own new study holding the same N queued trials: points of the default space drawn by
+a seeded random sampler (so every trial builds another architecture, and every setting builds
+the same ones in the same order), one epoch a trial, no pruning, on a subset of the real reviews
+written in the official layout (the size of the data does not change what a trial leaves
+behind). A thread reads the process's RSS from /proc every 0.1 s; the same PID holds across the
+fresh processes (exec), so one curve covers the run. For each trial it prints the RSS as the
+trial's line is printed and the peak since the previous one, and for each setting the
+least-squares growth per trial after ``--warmup`` trials, and the run's wall time (which
+includes the fresh processes' start-up). Goal: flat within noise.
 
     python bench/memory.py --data ../shared/data/aclImdb_v1_labeled.tar.gz \\
         --unsup ../shared/data/aclImdb_v1_unsup.tar.gz --trials 50
@@ -27,9 +28,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import optuna
 
 from search import fresh
 from search.data import members, resolve_source
+from spaces import OptunaSuggester, load_space
 
 CLASSES = ("train/pos", "train/neg", "test/pos", "test/neg")
 TRIAL_LINE = re.compile(r"^trial\s+(\d+) (COMPLETE|PRUNED|FAIL)")
@@ -49,6 +52,18 @@ def write_subset(source: Path, target: Path, train: int, test: int) -> Path:
         if not any(want.values()):
             break
     return target / "aclImdb"
+
+
+def queued(storage: str, name: str, trials: int, seed: int = 0) -> None:
+    """A new study holding ``trials`` queued points of the default space, drawn at random."""
+    space = load_space("default")
+    draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    study = optuna.create_study(study_name=name, storage=storage, direction="minimize")
+    for _ in range(trials):
+        trial = draw.ask()
+        space(OptunaSuggester(trial))
+        study.enqueue_trial(trial.params)
+        draw.tell(trial, 0.0)
 
 
 def rss_mb(pid: int) -> float | None:
@@ -100,16 +115,18 @@ def run(command: list[str]) -> tuple[list[tuple[int, str, float, float]], float,
 
 
 def growth(values: list[float], label: str) -> None:
-    """The least-squares slope of ``values`` per trial, and the scatter around it."""
+    """The least-squares slope of ``values`` per trial with its standard error, and the scatter
+    around the line: a slope within two standard errors of 0 is flat within noise."""
     if len(values) < 3:
         print(f"  growth {label}: too few trials")
         return
     x = np.arange(len(values))
     fit = np.polyfit(x, values, 1)
-    noise = np.std(np.asarray(values) - np.polyval(fit, x))
+    noise = np.std(np.asarray(values) - np.polyval(fit, x), ddof=2)
+    error = noise / np.sqrt(np.sum((x - x.mean()) ** 2))
     print(
-        f"  growth {label}: {fit[0]:+.2f} MB/trial, {fit[0] * len(values):+.0f} MB in all "
-        f"(residual sd {noise:.1f} MB)"
+        f"  growth {label}: {fit[0]:+.2f} +/- {error:.2f} MB/trial, {fit[0] * len(values):+.0f} "
+        f"MB in all (residual sd {noise:.1f} MB)"
     )
 
 
@@ -133,9 +150,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = write_subset(resolve_source(args.data), Path(tmp), args.train // 2, 50)
         results = {}
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         for k in args.per_process:
+            storage = f"sqlite:///{tmp}/memory-{k}.db"
+            queued(storage, f"memory-{k}", args.trials)
             command = [sys.executable, "-m", "search.optimize", "--study", f"memory-{k}"]
-            command += ["--storage", f"sqlite:///{tmp}/memory-{k}.db", "--data", str(data)]
+            command += ["--storage", storage, "--data", str(data)]
             command += ["--trials", str(args.trials), "--trials-per-process", str(k)]
             command += ["--epochs", "1", "--sampler", "random", "--seed", "0", "--pruner", "none"]
             command += ["--no-enqueue-presets", "--no-baseline", "--quiet"]
@@ -151,6 +171,8 @@ def main() -> None:
                 f"  RSS after trial 0 {ends[0]:.0f} MB, after trial {len(ends) - 1} "
                 f"{ends[-1]:.0f} MB; highest peak {max(peaks):.0f} MB"
             )
+            means = [np.mean(ends[i : i + 10]) for i in range(0, len(ends), 10)]
+            print("  mean RSS per 10 trials: " + ", ".join(f"{m:.0f}" for m in means) + " MB")
             growth(ends[args.warmup :], f"at each trial's end after trial {args.warmup - 1}")
             growth(peaks[args.warmup :], f"of each trial's peak after trial {args.warmup - 1}")
 

@@ -622,26 +622,29 @@ def test_workers_starting_together_on_a_fresh_database_all_start(tmp_path, backe
 
 
 def test_workers_option_runs_processes_that_share_the_total(imdb_dir, tmp_path):
+    """Each worker also goes on in a fresh process after 2 trials (the parent reads it through
+    the same pipe), and the seeded workers draw apart."""
     storage = f"journal:{tmp_path / 'w.log'}"
     command = [
         sys.executable, "-m", "search.optimize", "--study", "w", "--storage", storage,
-        "--space", f"{TINY}:space", "--epochs", "1", "--trials", "4", "--workers", "2",
-        *tiny_data_args(imdb_dir),
+        "--space", f"{TINY}:continuous", "--epochs", "1", "--trials", "6", "--workers", "2",
+        "--trials-per-process", "2", "--seed", "3", *tiny_data_args(imdb_dir),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "started 2 workers, 1 CPU thread(s) each" in done.stdout
     study = optuna.load_study(study_name="w", storage=optimize.open_storage(storage))
     finished = [t for t in study.trials if t.state.is_finished()]
-    assert len(finished) == 4 and len(study.trials) == 4
+    assert len(finished) == 6 and len(study.trials) == 6
     shown = [
         s
         for s in done.stdout.splitlines()
         if s.startswith("[worker ") and " trial " in s and " epoch " not in s
     ]
-    assert len(shown) == 4 and all("finished]" in line for line in shown), done.stdout
+    assert len(shown) == 6 and all("finished]" in line for line in shown), done.stdout
     assert {t.user_attrs["worker"] for t in study.trials} <= {1, 2}
-    assert "/4 finished]" in shown[-1]
+    assert "/6 finished]" in shown[-1]
+    assert len({t.params["dropout"] for t in study.trials}) == 6
 
 
 def test_workers_on_sqlite_warn_and_suggest_a_journal(imdb_dir, tmp_path, capsys):
