@@ -31,7 +31,7 @@ def load(verbose: bool = False) -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
-        except BaseException:
+        except Exception:  # the hidden text may say why (not for a Ctrl-C)
             os.dup2(saved, 2)
             hidden.seek(0)
             sys.stderr.write(hidden.read().decode(errors="replace"))

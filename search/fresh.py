@@ -17,10 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
 from typing import NoReturn
+
+from search import interrupt
 
 ENV = "LSTM_SEARCH_CARRIED"
 DEFAULT = 10  # trials per process: what ``bench/memory.py`` measured (README, Benchmarks)
@@ -66,9 +69,22 @@ def monotonic_deadline(state: Carried | None, timeout: float | None) -> float | 
     return None if timeout is None else time.monotonic() + timeout
 
 
-def exec_again(state: Carried, argv: list[str]) -> NoReturn:
-    """Replace this process with ``python -m search.optimize argv``, carrying ``state``."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    env = {**os.environ, ENV: json.dumps(dataclasses.asdict(state))}
-    os.execve(sys.executable, [sys.executable, "-m", "search.optimize", *argv], env)
+def exec_again(state: Carried, argv: list[str], message: str) -> NoReturn:
+    """Print ``message`` and replace this process with ``python -m search.optimize argv``,
+    carrying ``state``. SIGINT and SIGTERM stay blocked across exec (a signal mask is inherited)
+    until the new process can answer them (``answer_signals``): a Ctrl-C while it imports would
+    otherwise end it with a traceback."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, interrupt.HANDLED)
+    try:
+        print(message)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        env = {**os.environ, ENV: json.dumps(dataclasses.asdict(state))}
+        os.execve(sys.executable, [sys.executable, "-m", "search.optimize", *argv], env)
+    finally:  # only if exec failed
+        answer_signals()
+
+
+def answer_signals() -> None:
+    """Let SIGINT and SIGTERM in: one that came while a fresh process started arrives now."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupt.HANDLED)

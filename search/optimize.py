@@ -557,9 +557,10 @@ def main(argv: list[str] | None = None) -> int:
     that passes ``argv`` keeps its process."""
     carried = fresh.take() if argv is None else None
     args = parse_args(argv)
-    backend.load()
     storage = args.storage or default_storage(args.study)
     try:
+        fresh.answer_signals()  # one that came while this fresh process started: now
+        backend.load()  # a Ctrl-C while TensorFlow loads gets the same one line
         study = run(
             args,
             sys.argv[1:] if argv is None else argv,
@@ -568,20 +569,27 @@ def main(argv: list[str] | None = None) -> int:
         )
     except fresh.FreshProcess as exc:
         k = args.trials_per_process
-        print(
+        fresh.exec_again(
+            exc.state,
+            sys.argv[1:],
             f"{k} trial{'s' if k > 1 else ''} in this process: continuing in a fresh one, "
-            "which hands TensorFlow's memory back (--trials-per-process)"
+            "which hands TensorFlow's memory back (--trials-per-process)",
         )
-        fresh.exec_again(exc.state, sys.argv[1:])
     except KeyboardInterrupt as exc:
         code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
+        study = getattr(exc, "study", None)
         print(
-            f"\n{exc or 'interrupted'}: finished trials are stored and the interrupted one is "
-            "marked FAIL; run the same command to resume.",
+            f"\n{str(exc) or 'interrupted'}: "
+            + (
+                "finished trials are stored and the interrupted one is marked FAIL"
+                if study is not None
+                else "no trial was running"
+            )
+            + "; run the same command to resume.",
             file=sys.stderr,
         )
-        if getattr(exc, "study", None) is not None:
-            print(summary(exc.study, storage))
+        if study is not None:
+            print(summary(study, storage))
         return code
     except SearchBroken as exc:
         print(summary(exc.study, storage))

@@ -322,6 +322,32 @@ def test_the_cli_goes_on_in_a_fresh_process_every_k_trials(imdb_dir, tmp_path):
     assert "finished in" in done.stdout and "Traceback" not in done.stderr
 
 
+def test_a_signal_while_a_fresh_process_starts_gets_its_one_line(imdb_dir, tmp_path):
+    """SIGINT right after the switch to a fresh process, while it imports TensorFlow: the signal
+    waits, blocked across exec, until the new process can answer it (else: a traceback)."""
+    storage = f"sqlite:///{tmp_path / 'sig.db'}"
+    command = [sys.executable, "-m", "search.optimize", "--study", "s", "--storage", storage]
+    command += ["--space", f"{TINY}:space", "--epochs", "1", "--trials", "3", "--quiet"]
+    command += [*tiny_data_args(imdb_dir), "--trials-per-process", "1", "--no-baseline"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "continuing in a fresh one" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    output = "".join(lines) + proc.communicate(timeout=300)[0]
+    assert proc.returncode == 130, output
+    assert "interrupted: no trial was running; run the same command" in output, output
+    assert "Traceback" not in output, output
+    assert [t.state.name for t in load(storage, "s").trials] in (["COMPLETE"], ["PRUNED"])
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and len(load(storage, "s").trials) == 3, done.stdout
+
+
 def test_a_resumed_seeded_study_does_not_draw_its_first_trials_again(run):
     """A seeded sampler restarts its random stream in every process: a resumed study (and
     each fresh process of --trials-per-process) seeds it with the trials already run."""
