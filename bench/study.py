@@ -149,6 +149,30 @@ def main() -> None:
             f"val_acc {Record.of(best).val_accuracy:.4f}"
         )
         print(f"best params         {best.params}")
+        behind(study, best, pruned)
+
+
+def behind(study: optuna.Study, best, pruned: list) -> None:
+    """How far each pruned trial was behind the best trial at the epoch it was pruned (the
+    best trial's own val_loss at that epoch): a pruned trial close to it might have become the
+    best, one far behind would have needed to gain more than it had left to learn."""
+    curve = Record.of(best).curves.get("val_loss", [])
+    gaps = []
+    for trial in pruned:
+        own = Record.of(trial).curves.get("val_loss", [])
+        if own and len(own) <= len(curve):
+            gaps.append((own[-1] - curve[len(own) - 1], trial.number, len(own)))
+    if not gaps:
+        return
+    gap, number, epoch = min(gaps)
+    print(
+        f"pruned vs best      every pruned trial was behind trial {best.number}'s val_loss at "
+        f"the epoch it was pruned by >= {gap:.4f} (closest: trial {number}, epoch {epoch}; "
+        f"median {sorted(g for g, *_ in gaps)[len(gaps) // 2]:.4f})"
+        if gap > 0
+        else f"pruned vs best      trial {number} was ahead of trial {best.number} at epoch "
+        f"{epoch} by {-gap:.4f} when it was pruned"
+    )
 
 
 def rerun_unpruned(args: argparse.Namespace, trials: list) -> dict[int, int]:
