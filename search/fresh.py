@@ -71,17 +71,20 @@ def monotonic_deadline(state: Carried | None, timeout: float | None) -> float | 
 
 def exec_again(state: Carried, argv: list[str], message: str) -> NoReturn:
     """Print ``message`` and replace this process with ``python -m search.optimize argv``,
-    carrying ``state``. SIGINT and SIGTERM stay blocked across exec (a signal mask is inherited)
-    until the new process can answer them (``answer_signals``): a Ctrl-C while it imports would
-    otherwise end it with a traceback."""
+    carrying ``state``. SIGINT and SIGTERM stay blocked across exec (a signal mask is inherited,
+    and a pending signal survives exec) until the new process can answer them
+    (``answer_signals``): a Ctrl-C while it imports would otherwise end it with a traceback, or
+    be lost. Blocking holds for this thread only: a signal that TensorFlow's threads take before
+    the exec raises KeyboardInterrupt here (the caller answers it), except in the microseconds
+    inside ``os.execve`` itself."""
+    env = {**os.environ, ENV: json.dumps(dataclasses.asdict(state))}
+    command = [sys.executable, "-m", "search.optimize", *argv]
     signal.pthread_sigmask(signal.SIG_BLOCK, interrupt.HANDLED)
     try:
-        print(message)
-        sys.stdout.flush()
+        print(message, flush=True)
         sys.stderr.flush()
-        env = {**os.environ, ENV: json.dumps(dataclasses.asdict(state))}
-        os.execve(sys.executable, [sys.executable, "-m", "search.optimize", *argv], env)
-    finally:  # only if exec failed
+        os.execve(sys.executable, command, env)
+    finally:  # only if exec failed, or a signal came first
         answer_signals()
 
 

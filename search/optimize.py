@@ -548,6 +548,9 @@ def options(**settings: Any) -> argparse.Namespace:
     return check(args)
 
 
+NOTHING_RUNNING = "\ninterrupted: no trial was running; run the same command to resume."
+
+
 class SearchBroken(RuntimeError):
     """The search cannot make progress (failures in a row): not one unlucky trial."""
 
@@ -569,27 +572,30 @@ def main(argv: list[str] | None = None) -> int:
         )
     except fresh.FreshProcess as exc:
         k = args.trials_per_process
-        fresh.exec_again(
-            exc.state,
-            sys.argv[1:],
-            f"{k} trial{'s' if k > 1 else ''} in this process: continuing in a fresh one, "
-            "which hands TensorFlow's memory back (--trials-per-process)",
-        )
+        try:
+            fresh.exec_again(
+                exc.state,
+                sys.argv[1:],
+                f"{k} trial{'s' if k > 1 else ''} in this process: continuing in a fresh one, "
+                "which hands TensorFlow's memory back (--trials-per-process)",
+            )
+        except KeyboardInterrupt:  # a Ctrl-C just before the switch
+            print(NOTHING_RUNNING, file=sys.stderr)
+            return 130
     except KeyboardInterrupt as exc:
         code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
         study = getattr(exc, "study", None)
-        print(
-            f"\n{str(exc) or 'interrupted'}: "
-            + (
-                "finished trials are stored and the interrupted one is marked FAIL"
-                if study is not None
-                else "no trial was running"
+        if study is None:
+            print(
+                NOTHING_RUNNING.replace("interrupted", str(exc) or "interrupted"), file=sys.stderr
             )
-            + "; run the same command to resume.",
+            return code
+        print(
+            f"\n{str(exc) or 'interrupted'}: finished trials are stored and the interrupted one "
+            "is marked FAIL; run the same command to resume.",
             file=sys.stderr,
         )
-        if study is not None:
-            print(summary(study, storage))
+        print(summary(study, storage))
         return code
     except SearchBroken as exc:
         print(summary(exc.study, storage))
