@@ -1,15 +1,16 @@
 """``--trials-per-process K``: the CLI goes on in a fresh process after every K trials.
 
-TensorFlow keeps native memory that a finished trial no longer uses, and nothing in Python hands
-it back: ``clear_session``, gc and glibc's ``malloc_trim`` run after every trial, yet a long study's
-RSS climbs with every new architecture (``bench/memory.py``). Much of it is oneDNN's: TensorFlow
-caches the primitives of its oneDNN ops per thread, keyed by the tensors' shapes, up to 1,024 a
-thread (``MklPrimitiveFactory``, tensorflow/core/util/mkl_util.h), with no setting to bound or
-clear it. Like Celery's ``max_tasks_per_child`` and Gunicorn's ``max_requests``, the CLI therefore
-replaces its process between trials: it execs the same command, which resumes the study like any
-rerun (its stored settings, its exact total), with the run's start, deadline and failure count
-carried in one environment variable. The PID, terminal and pipes stay, so Ctrl-C, a scheduler's
-SIGTERM and a ``--workers`` parent reach the new process as they reached the old one.
+TensorFlow keeps native memory that a finished trial no longer uses, and nothing in Python hands it
+back: ``clear_session``, gc and glibc's ``malloc_trim`` run after every trial, yet a long study's
+RSS climbs with every new architecture (``bench/memory.py``). About half of it is oneDNN's (it
+halved with oneDNN off), which fits how TensorFlow caches the primitives of its oneDNN ops per
+thread, keyed by the tensors' shapes, up to 1,024 a thread (``MklPrimitiveFactory``,
+tensorflow/core/util/mkl_util.h), with no setting to bound or clear it. Like Celery's
+``max_tasks_per_child`` and Gunicorn's ``max_requests``, the CLI therefore replaces its process
+between trials: it execs the same command, which resumes the study like any rerun (its stored
+settings, its exact total), with the run's start, deadline and failure count carried in one
+environment variable. The PID, terminal and pipes stay, so Ctrl-C, a scheduler's SIGTERM and a
+``--workers`` parent reach the new process as they reached the old one.
 """
 
 from __future__ import annotations
