@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -59,6 +60,27 @@ def handling() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def raising() -> Iterator[None]:
+    """Outside the trials (start-up, data, the switch to a fresh process), SIGINT and SIGTERM
+    raise ``Interrupted`` where they land, as Ctrl-C does in any Python program, also when the
+    process started with them ignored (a shell's background job, a test runner's child), since
+    ``handling`` answers them during the trials either way. Main thread only; then restored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise) for sig in HANDLED}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise(signum: int, frame) -> None:
+    raise Interrupted(signum)
 
 
 def keras_callback():

@@ -561,57 +561,62 @@ def main(argv: list[str] | None = None) -> int:
     carried = fresh.take() if argv is None else None
     args = parse_args(argv)
     storage = args.storage or default_storage(args.study)
-    try:
-        fresh.answer_signals()  # one that came while this fresh process started: now
-        backend.load()  # a Ctrl-C while TensorFlow loads gets the same one line
-        study = run(
-            args,
-            sys.argv[1:] if argv is None else argv,
-            carried=carried,
-            fresh_every=(args.trials_per_process or None) if argv is None else None,
-        )
-    except fresh.FreshProcess as exc:
-        k = args.trials_per_process
+    with interrupt.raising():
         try:
-            fresh.exec_again(
-                exc.state,
-                sys.argv[1:],
-                f"{k} trial{'s' if k > 1 else ''} in this process: continuing in a fresh one, "
-                "which hands TensorFlow's memory back (--trials-per-process)",
+            fresh.answer_signals()  # one that came while this fresh process started: now
+            backend.load()  # a Ctrl-C while TensorFlow loads gets the same one line
+            study = run(
+                args,
+                sys.argv[1:] if argv is None else argv,
+                carried=carried,
+                fresh_every=(args.trials_per_process or None) if argv is None else None,
             )
-        except KeyboardInterrupt:  # a Ctrl-C just before the switch
-            print(NOTHING_RUNNING, file=sys.stderr)
-            return 130
-    except KeyboardInterrupt as exc:
-        code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
-        study = getattr(exc, "study", None)
-        if study is None:
+        except fresh.FreshProcess as exc:
+            k = args.trials_per_process
+            try:
+                fresh.exec_again(
+                    exc.state,
+                    sys.argv[1:],
+                    f"{k} trial{'s' if k > 1 else ''} in this process: continuing in a fresh one, "
+                    "which hands TensorFlow's memory back (--trials-per-process)",
+                )
+            except KeyboardInterrupt as stop:  # a signal just before the switch
+                print(
+                    NOTHING_RUNNING.replace("interrupted", str(stop) or "interrupted", 1),
+                    file=sys.stderr,
+                )
+                return stop.exit_code if isinstance(stop, interrupt.Interrupted) else 130
+        except KeyboardInterrupt as exc:
+            code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
+            study = getattr(exc, "study", None)
+            if study is None:
+                print(
+                    NOTHING_RUNNING.replace("interrupted", str(exc) or "interrupted"),
+                    file=sys.stderr,
+                )
+                return code
             print(
-                NOTHING_RUNNING.replace("interrupted", str(exc) or "interrupted"), file=sys.stderr
+                f"\n{str(exc) or 'interrupted'}: finished trials are stored and the interrupted "
+                "one is marked FAIL; run the same command to resume.",
+                file=sys.stderr,
             )
+            print(summary(study, storage))
             return code
-        print(
-            f"\n{str(exc) or 'interrupted'}: finished trials are stored and the interrupted one "
-            "is marked FAIL; run the same command to resume.",
-            file=sys.stderr,
-        )
+        except SearchBroken as exc:
+            print(summary(exc.study, storage))
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+            print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            lost = storage_failure(exc)
+            if lost is None:
+                raise
+            print(f"error: {lost_storage(lost, storage)}", file=sys.stderr)
+            return 3
         print(summary(study, storage))
-        return code
-    except SearchBroken as exc:
-        print(summary(exc.study, storage))
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {redact(str(exc), storage)}", file=sys.stderr)
-        return 2
-    except Exception as exc:
-        lost = storage_failure(exc)
-        if lost is None:
-            raise
-        print(f"error: {lost_storage(lost, storage)}", file=sys.stderr)
-        return 3
-    print(summary(study, storage))
-    return 0
+        return 0
 
 
 def run(
