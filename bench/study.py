@@ -150,10 +150,10 @@ def main() -> None:
             f"val_acc {Record.of(best).val_accuracy:.4f}"
         )
         print(f"best params         {best.params}")
-        behind(study, best, pruned)
+        behind(best, pruned)
 
 
-def behind(study: optuna.Study, best, pruned: list) -> None:
+def behind(best, pruned: list) -> None:
     """How far each pruned trial's best val_loss was behind the best trial's over the same
     epochs, when it was pruned: a pruned trial close to it might have become the best, one far
     behind would have needed to gain more than it had left to learn."""

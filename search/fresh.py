@@ -40,14 +40,13 @@ class Carried:
     failures: int = 0  # failed trials in a row
     finished: int = 0  # finished trials in this run, all processes
     failed: int = 0
-    processes: int = 1  # the number of this run's process
 
 
 class FreshProcess(Exception):
     """This process ran its trials; the run goes on in a fresh one (``Carried`` as ``.state``)."""
 
     def __init__(self, state: Carried) -> None:
-        super().__init__(f"continuing in a fresh process (the run's process {state.processes})")
+        super().__init__("continuing in a fresh process")
         self.state = state
 
 

@@ -54,12 +54,8 @@ def handling() -> Iterator[None]:
     """Install the flag-setting handlers for the block (main thread only), then restore."""
     global _requested
     _requested = None
-    previous = {sig: signal.signal(sig, _handle) for sig in HANDLED}
-    try:
+    with _installed(_handle):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
@@ -71,12 +67,18 @@ def raising() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, _raise) for sig in HANDLED}
+    with _installed(_raise):
+        yield
+
+
+@contextlib.contextmanager
+def _installed(handler) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _raise(signum: int, frame) -> None:

@@ -548,9 +548,6 @@ def options(**settings: Any) -> argparse.Namespace:
     return check(args)
 
 
-NOTHING_RUNNING = "\ninterrupted: no trial was running; run the same command to resume."
-
-
 class SearchBroken(RuntimeError):
     """The search cannot make progress (failures in a row): not one unlucky trial."""
 
@@ -581,27 +578,9 @@ def main(argv: list[str] | None = None) -> int:
                     "which hands TensorFlow's memory back (--trials-per-process)",
                 )
             except KeyboardInterrupt as stop:  # a signal just before the switch
-                print(
-                    NOTHING_RUNNING.replace("interrupted", str(stop) or "interrupted", 1),
-                    file=sys.stderr,
-                )
-                return stop.exit_code if isinstance(stop, interrupt.Interrupted) else 130
+                return _interrupted(stop, storage)
         except KeyboardInterrupt as exc:
-            code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
-            study = getattr(exc, "study", None)
-            if study is None:
-                print(
-                    NOTHING_RUNNING.replace("interrupted", str(exc) or "interrupted"),
-                    file=sys.stderr,
-                )
-                return code
-            print(
-                f"\n{str(exc) or 'interrupted'}: finished trials are stored and the interrupted "
-                "one is marked FAIL; run the same command to resume.",
-                file=sys.stderr,
-            )
-            print(summary(study, storage))
-            return code
+            return _interrupted(exc, storage)
         except SearchBroken as exc:
             print(summary(exc.study, storage))
             print(f"error: {exc}", file=sys.stderr)
@@ -617,6 +596,22 @@ def main(argv: list[str] | None = None) -> int:
             return 3
         print(summary(study, storage))
         return 0
+
+
+def _interrupted(exc: KeyboardInterrupt, storage: str) -> int:
+    """The one line after SIGINT/SIGTERM (and the summary when trials ran); the exit status."""
+    study = getattr(exc, "study", None)
+    what = (
+        "finished trials are stored and the interrupted one is marked FAIL"
+        if study is not None
+        else "no trial was running"
+    )
+    print(
+        f"\n{str(exc) or 'interrupted'}: {what}; run the same command to resume.", file=sys.stderr
+    )
+    if study is not None:
+        print(summary(study, storage))
+    return exc.exit_code if isinstance(exc, interrupt.Interrupted) else 130
 
 
 def run(
@@ -728,7 +723,6 @@ def run(
                 failures=budget.failures,
                 finished=budget.finished_here,
                 failed=budget.failed_here,
-                processes=(carried.processes if carried else 1) + 1,
             )
         )
     print(f"\nfinished in {time.perf_counter() - start:.0f}s")
