@@ -22,6 +22,7 @@ from analysis.trials import readable
 from search.files import writable_folder
 from search.record import Record
 from search.storage import load_study
+from search.study_attrs import StudyAttrs
 
 GOALS = (0.85, 0.88, 0.90)
 
@@ -59,7 +60,7 @@ def table(studies: list[optuna.Study], goals=GOALS) -> pd.DataFrame:
     rows = []
     for study in studies:
         p = progress(study)
-        settings = study.user_attrs.get("settings", {})
+        settings = StudyAttrs.of(study).settings or {}
         states = [t.state for t in study.get_trials(deepcopy=False)]
         row = {
             "study": study.study_name,

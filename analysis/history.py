@@ -20,6 +20,7 @@ from analysis.importance import importances
 from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
 from analysis.trials import run
 from search.record import Record
+from search.study_attrs import StudyAttrs
 
 EDGE = 0.1  # a best value in the outer 10% of a range suggests the range should grow
 EDGE_TRIALS = 5  # completed trials before a best value's place in its range means anything
@@ -257,7 +258,7 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             frame,
             out / "history.png",
             title=f"{study.study_name}: optimization history",
-            baseline=(study.user_attrs.get("baseline") or {}).get("val_accuracy"),
+            baseline=(StudyAttrs.of(study).baseline or {}).get("val_accuracy"),
         ),
     ]
     complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis import curves, gaps, history, importance
 from analysis.trials import param_names, readable, run, trials_frame, write_table
+from search.study_attrs import StudyAttrs
 
 SECTIONS = [
     ("Parameter importance (val_loss)", importance.write),
@@ -49,13 +50,14 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             + (f", test accuracy {best['test_acc']:.4f}" if pd.notna(best["test_acc"]) else "")
             + f"<br>{html.escape(params)}</p>"
         )
-    base = study.user_attrs.get("baseline")
+    attrs = StudyAttrs.of(study)
+    base = attrs.baseline
     if base:
         body.append(
             f"<p>Baseline to beat ({html.escape(base['model'])}, same split): val accuracy "
             f"{base['val_accuracy']:.4f}, test accuracy {base['test_accuracy']:.4f}</p>"
         )
-    settings = study.user_attrs.get("settings")
+    settings = attrs.settings
     if settings:
         body.append("<pre>" + html.escape(_settings_text(settings)) + "</pre>")
     for title, section in SECTIONS:

@@ -14,6 +14,7 @@ import pandas as pd
 from search.files import writable_folder
 from search.record import Record
 from search.storage import load_study
+from search.study_attrs import StudyAttrs
 
 METRICS = [
     "trial",
@@ -32,13 +33,8 @@ METRICS = [
 
 
 def reruns(study: optuna.Study) -> dict[int, dict]:
-    """Test metrics that ``search.rerun`` stored (study user attrs ``rerun:<trial>``)."""
-    found = {}
-    for key, value in study.user_attrs.items():
-        parts = key.split(":")
-        if parts[0] == "rerun" and len(parts) == 2 and parts[1].isdigit():
-            found[int(parts[1])] = value
-    return found
+    """Test metrics that ``search.rerun`` stored (``search.study_attrs``)."""
+    return StudyAttrs.of(study).reruns
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from search import fresh
 from search.data import members, resolve_source
+from search.settings import TRIALS_PER_PROCESS
 from spaces import OptunaSuggester, load_space
 
 CLASSES = ("train/pos", "train/neg", "test/pos", "test/neg")
@@ -143,8 +143,9 @@ def main() -> None:
         "--per-process",
         type=int,
         nargs="+",
-        default=[0, fresh.DEFAULT],
-        help=f"--trials-per-process settings, run one after the other (default 0 {fresh.DEFAULT})",
+        default=[0, TRIALS_PER_PROCESS],
+        help="--trials-per-process settings, run one after the other "
+        f"(default 0 {TRIALS_PER_PROCESS})",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

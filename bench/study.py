@@ -32,8 +32,12 @@ import time
 import optuna
 
 from search import optimize
+from search.display import counts
 from search.fitting import fit
 from search.record import Record
+from search.runner import prepare
+from search.settings import RunSettings
+from search.study_attrs import StudyAttrs
 
 PATIENCE = fit.__kwdefaults__["patience"]
 
@@ -99,7 +103,7 @@ def main() -> None:
             best = Record.of(trial).best_epoch or ran
             low += min(args.epochs, max(ran + 1, best + PATIENCE))
             high += args.epochs
-    c = optimize.counts(study)
+    c = counts(study)
     ends = [t.datetime_complete for t in study.trials if t.datetime_complete]
     start0 = min(t.datetime_start for t in study.trials if t.datetime_start)  # not queued ones
     span = (max(ends) - start0).total_seconds()
@@ -188,9 +192,9 @@ def rerun_unpruned(args: argparse.Namespace, trials: list) -> dict[int, int]:
     from search.objective import make_objective
 
     backend.load()
-    options = optimize.options(study=args.study, storage=args.storage, no_baseline=True)
-    study, space, data, vectors = optimize._prepare(options, args.storage, None)
-    settings = study.user_attrs["settings"]
+    ready = prepare(RunSettings(study=args.study, storage=args.storage, no_baseline=True))
+    study, space, data, vectors = ready.study, ready.space, ready.data, ready.vectors
+    settings = StudyAttrs.of(study).settings
     deadline = time.monotonic() + args.unpruned_budget
     objective = make_objective(
         space,

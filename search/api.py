@@ -8,8 +8,9 @@
     search.report(study, "reports/nb")          # every figure and table, and an index.html
 
 Settings are keyword arguments named like the CLI flags (``max_failures=5`` for
-``--max-failures 5``); ``search.optimize`` itself runs through ``optimize.run``, so a study made
-here is the CLI's study: ``python -m search.rerun --study nb`` works on it.
+``--max-failures 5``), checked as ``search.settings.RunSettings``; the CLI runs the same
+``search.runner.run``, so a study made here is the CLI's study: ``python -m search.rerun
+--study nb`` works on it.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ import optuna
 
 def run_study(study: str = "imdb", **settings: Any) -> optuna.Study:
     """Create or resume ``study`` and run it to its total (``trials``, default 50) or
-    ``timeout``, exactly as ``python -m search.optimize`` does. Raises ValueError for bad
-    settings, ``search.optimize.SearchBroken`` when every trial fails, and KeyboardInterrupt
-    after Ctrl-C (the interrupted trial is marked FAIL; run again to resume)."""
-    from search import backend, optimize
+    ``timeout``, exactly as ``python -m search.optimize`` does. Raises TypeError for an unknown
+    setting and ValueError (``search.settings.SettingError``) for a bad value, both before any
+    work; ``search.errors.SearchBroken`` when every trial fails; and KeyboardInterrupt after
+    Ctrl-C (the interrupted trial is marked FAIL; run again to resume). Trial lines go to the
+    ``search`` logger, shown on stdout unless you configured it."""
+    from search import backend, display
+    from search.runner import run
+    from search.settings import RunSettings
 
-    args = optimize.options(study=study, **settings)
+    given = RunSettings.of(study=study, **settings)
     backend.load()
-    return optimize.run(args)
+    with display.console():
+        return run(given)
 
 
 def _load(study: optuna.Study | str, storage: str | None) -> optuna.Study:
@@ -59,11 +65,12 @@ def best_model(
     import keras
 
     from search import backend, rerun
+    from search.study_attrs import StudyAttrs
 
     backend.load()
     study = _load(study, storage)
     best = study.best_trial
-    done = study.user_attrs.get(f"rerun:{best.number}")
+    done = StudyAttrs.of(study).reruns.get(best.number)
     if done and Path(done["model"]).is_file():
         return keras.models.load_model(done["model"])
     (row,) = rerun.rerun(study, [best], data=data, unsup=unsup, out=Path(out), progress=print)

@@ -11,6 +11,7 @@ it beats this.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from dataclasses import replace
@@ -29,8 +30,10 @@ from search.data import (
     same_data,
     settings_from_args,
 )
+from search.study_attrs import BASELINE, StudyAttrs, write_baseline
 
-ATTR = "baseline"  # the study user attr that holds the result
+log = logging.getLogger(__name__)
+
 C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
@@ -55,7 +58,7 @@ def run_baseline(
         model.fit(x_train, splits["train"].labels)
         scores[c] = model.score(x_val, splits["val"].labels)
         if verbose:
-            print(f"  C={c:g}: val_acc={scores[c]:.4f}", file=sys.stderr)
+            log.info(f"  C={c:g}: val_acc={scores[c]:.4f}")
     best_c = max(scores, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
     model = LogisticRegression(C=best_c, max_iter=2000, solver="liblinear")
     model.fit(x_train, splits["train"].labels)
@@ -76,11 +79,11 @@ def _preprocess(text: str) -> str:
 
 
 def stored(study: optuna.Study) -> dict[str, Any] | None:
-    return study.user_attrs.get(ATTR)
+    return StudyAttrs.of(study).baseline
 
 
 def store(study: optuna.Study, result: dict[str, Any]) -> None:
-    study.set_user_attr(ATTR, result)
+    write_baseline(study, result)
 
 
 def describe(result: dict[str, Any]) -> str:
@@ -91,6 +94,14 @@ def describe(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: the library's lines shown on the console while it runs."""
+    from search import display
+
+    with display.console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m search.baseline",
         description=__doc__,
@@ -109,12 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
         if args.study is not None:
             study = load_study(args.study, args.storage or default_storage(args.study))
-            stored_data = study.user_attrs.get("settings", {}).get("data", {})
+            stored_data = StudyAttrs.of(study).data
             split = {k: stored_data[k] for k in ("val_split", "seed") if k in stored_data}
             settings = replace(settings, **split)
         result = run_baseline(args.data, settings, verbose=True)
         if study is not None:
-            expected = study.user_attrs.get("settings", {}).get("data", {}).get("checksum")
+            expected = StudyAttrs.of(study).data.get("checksum")
             if expected and not same_data(expected, resolve_source(args.data), result["checksum"]):
                 raise ValueError(
                     f"--data holds other reviews than study {args.study!r} was built from "
@@ -126,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(describe(result))
     if study is not None:
-        print(f"stored as user attr {ATTR!r} of study {args.study!r}")
+        print(f"stored as user attr {BASELINE!r} of study {args.study!r}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
@@ -25,6 +26,8 @@ from typing import NamedTuple
 import numpy as np
 
 from search import backend
+
+log = logging.getLogger(__name__)
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ENV_VAR = "IMDB_DATA"
@@ -432,10 +435,9 @@ def save_cache(path: Path, arrays: dict[str, np.ndarray]) -> bool:
         _save_atomic(path, arrays)
         return True
     except OSError as exc:
-        print(
+        log.warning(
             f"warning: cannot write the cache file {str(path)!r} ({exc.strerror or exc}); "
-            f"going on without it (set {CACHE_ENV} to a writable folder)",
-            file=sys.stderr,
+            f"going on without it (set {CACHE_ENV} to a writable folder)"
         )
         return False
 
@@ -583,8 +585,16 @@ def settings_from_args(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: the library's lines shown on the console while it runs."""
+    from search import display
+
+    with display.console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     """``python -m search.data``: load (and cache) the dataset and print its shape and timing."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = argparse.ArgumentParser(description=_main.__doc__)
     add_data_arguments(parser)
     args = parser.parse_args(argv)
     backend.load()

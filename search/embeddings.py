@@ -10,8 +10,8 @@ fine-tuned (``<source>_frozen``, ``<source>_tuned``). The sources:
   (``search.vectors``): movie-review words in movie-review contexts.
 
 A new source is a name in ``PRETRAINED``, a field in ``VectorSettings`` (with its option in
-``add_vector_arguments``) and a branch in ``load_source``; models, spaces and studies take it
-from there.
+``add_vector_arguments``) and a branch in ``search.vectors.load_source``; models, spaces and
+studies take it from there.
 """
 
 from __future__ import annotations
@@ -107,17 +107,6 @@ def vector_settings_from_args(args: argparse.Namespace) -> VectorSettings:
         "epochs": args.vector_epochs,
     }
     return VectorSettings(**{k: v for k, v in given.items() if v is not None})
-
-
-def load_source(source: str, data, settings: VectorSettings, *, verbose: bool = True) -> Vectors:
-    """The vectors of pretrained ``source`` for ``data`` (a ``search.data.Dataset``)."""
-    if source == "glove":
-        return load_vectors(settings.glove, set(data.vocabulary))
-    if source == "domain":
-        from search.vectors import domain_vectors
-
-        return domain_vectors(data, settings, verbose=verbose)
-    raise ValueError(f"Unknown embedding source {source!r}; choose one of {list(PRETRAINED)}")
 
 
 class Vectors(NamedTuple):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ import numpy as np
 
 from search.data import Dataset
 from search.files import writable_folder
+from search.params import ModelParams
 
 
-def text_model(model, params: dict[str, Any], data: Dataset):
+def text_model(model, params: ModelParams | Mapping[str, Any], data: Dataset):
     """Wrap a trained int-sequence model into a raw-text model with the same weights.
 
     ``data`` is the dataset the model trained on (the trial's cut): its vocabulary goes inside.
@@ -50,7 +52,8 @@ def text_model(model, params: dict[str, Any], data: Dataset):
     text = keras.Input(shape=(), dtype="string", name="review")
     # the same layers over sequences of any length, padding masked; flat and uncompiled: the
     # file holds weights, not an optimizer state
-    output = network(vectorize(text), params, vocab_size=vocab_size, dim=dim, mask_zero=True)
+    p = ModelParams.of(params)
+    output = network(vectorize(text), p, vocab_size=vocab_size, dim=dim, mask_zero=True)
     exported = keras.Model(text, output, name="imdb_sentiment")
     for layer in model.layers:
         if layer.weights:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -26,15 +27,18 @@ from typing import NoReturn
 
 from search import interrupt
 
+log = logging.getLogger(__name__)
+
 ENV = "LSTM_SEARCH_CARRIED"
-DEFAULT = 10  # trials per process: what ``bench/memory.py`` measured (README, Benchmarks)
 
 
 @dataclass(frozen=True)
 class Carried:
-    """What one process of a run hands the next: wall-clock times, since a monotonic clock
-    does not survive exec, and the run's failure counts (``search.budget.Budget``)."""
+    """What one process of a run hands the next: its settings (not a command line to parse
+    again), wall-clock times, since a monotonic clock does not survive exec, and the run's
+    failure counts (``search.budget.Budget``)."""
 
+    settings: dict  # the run's complete settings (search.settings.RunSettings as a dict)
     started: float  # time.time() when the command started
     deadline: float | None = None  # time.time() at which --timeout ends
     failures: int = 0  # failed trials in a row
@@ -69,21 +73,21 @@ def monotonic_deadline(state: Carried | None, timeout: float | None) -> float | 
     return None if timeout is None else time.monotonic() + timeout
 
 
-def exec_again(state: Carried, argv: list[str], message: str) -> NoReturn:
-    """Print ``message`` and replace this process with ``python -m search.optimize argv``,
-    carrying ``state``. SIGINT and SIGTERM stay blocked across exec (a signal mask is inherited,
-    and a pending signal survives exec) until the new process can answer them
-    (``answer_signals``): a Ctrl-C while it imports would otherwise end it with a traceback, or
-    be lost. Blocking holds for this thread only: a signal that TensorFlow's threads take before
-    the exec raises KeyboardInterrupt here (the caller answers it), except in the microseconds
-    inside ``os.execve`` itself."""
+def exec_again(state: Carried, message: str) -> NoReturn:
+    """Print ``message`` and replace this process with the same command (``sys.orig_argv``: the
+    CLI, or a ``--workers`` child), carrying ``state``. SIGINT and SIGTERM stay blocked across
+    exec (a signal mask is inherited, and a pending signal survives exec) until the new process
+    can answer them (``answer_signals``): a Ctrl-C while it imports would otherwise end it with a
+    traceback, or be lost. Blocking holds for this thread only: a signal that TensorFlow's
+    threads take before the exec raises KeyboardInterrupt here (the caller answers it), except
+    in the microseconds inside ``os.execve`` itself."""
     env = {**os.environ, ENV: json.dumps(dataclasses.asdict(state))}
-    command = [sys.executable, "-m", "search.optimize", *argv]
     signal.pthread_sigmask(signal.SIG_BLOCK, interrupt.HANDLED)
     try:
-        print(message, flush=True)
+        log.info(message)
+        sys.stdout.flush()
         sys.stderr.flush()
-        os.execve(sys.executable, command, env)
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
     finally:  # only if exec failed, or a signal came first
         answer_signals()
 

@@ -32,10 +32,10 @@ from search import interrupt, record, trial
 from search.budget import DIVERGED
 from search.data import Dataset
 from search.embeddings import VectorSettings
-from search.model import validate_params
+from search.errors import RunInterrupted, SearchBroken
+from search.params import ModelParams
+from search.settings import TUNERS  # noqa: F401  (the tuners `search` takes)
 from spaces import KerasTunerSuggester, Space
-
-TUNERS = ("hyperband", "bayesian", "random")
 
 
 class RecordingSuggester:
@@ -89,9 +89,9 @@ def _hypermodel_class():
             self.number = 0  # the Optuna trial number this trial will get
             self.trial: dict[str, Any] = {}
 
-        def _params(self, hp) -> tuple[dict[str, Any], RecordingSuggester]:
+        def _params(self, hp) -> tuple[ModelParams, RecordingSuggester]:
             suggester = RecordingSuggester(KerasTunerSuggester(hp))
-            return validate_params(self.space(suggester)), suggester
+            return ModelParams.of(self.space(suggester)), suggester
 
         def build(self, hp):
             import keras
@@ -101,6 +101,7 @@ def _hypermodel_class():
             seed = self.seed + self.number if self.seed is not None else random.randrange(2**31)
             attrs: dict[str, Any] = {"engine": "kerastuner"}
             self.trial = {
+                "model_params": params,  # fit trains what build built
                 "params": suggester.params,
                 "distributions": suggester.distributions,
                 "attrs": attrs,
@@ -116,8 +117,7 @@ def _hypermodel_class():
             return model
 
         def fit(self, hp, model, *args, epochs=None, initial_epoch=0, callbacks=(), **kwargs):
-            params, _ = self._params(hp)
-            attrs = self.trial["attrs"]
+            params, attrs = self.trial["model_params"], self.trial["attrs"]
             result = trial.train(
                 model,
                 params,
@@ -272,6 +272,48 @@ def search(
         # Hyperband continues a trial from its best weights; the optimizer starts afresh
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         tuner.search(verbose=0)
+
+
+def run(ready, *, deadline: float | None, on_trial, progress) -> None:
+    """``--engine kerastuner``: the study ``ready`` (``search.runner.Prepared``) run by
+    KerasTuner; raises ``SearchBroken`` after the failures in a row KerasTuner allows, and
+    ``RunInterrupted`` after SIGINT/SIGTERM."""
+    settings, study, data = ready.settings, ready.study, ready.data
+
+    def callbacks(number: int, attrs: dict[str, Any]) -> list:
+        return trial.engine_callbacks(
+            f"trial {number:>3}",
+            settings.epochs,
+            len(data.train.y),
+            deadline=deadline,
+            stopped=lambda: attrs.update(stopped_by="timeout"),
+            progress=progress,
+        )
+
+    try:
+        with warnings.catch_warnings(), interrupt.handling():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            search(
+                settings.tuner,
+                study,
+                ready.space,
+                data,
+                epochs=settings.epochs,
+                trials=settings.total,
+                seed=settings.seed,
+                vectors=ready.vectors,
+                max_failures=settings.max_failures,
+                deadline=deadline,
+                directory=directory_for(study.study_name, settings.storage_url),
+                callbacks=callbacks,
+                on_trial=on_trial,
+            )
+    except KeyboardInterrupt as exc:
+        raise RunInterrupted(exc, study) from None
+    except RuntimeError as exc:  # KerasTuner's max_consecutive_failed_trials
+        if "consecutive failures" not in str(exc):
+            raise
+        raise SearchBroken(str(exc).splitlines()[0], study) from None
 
 
 def directory_for(study_name: str, storage: str) -> Path:

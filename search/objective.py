@@ -18,7 +18,7 @@ from search import trial as engine_neutral
 from search.budget import DIVERGED
 from search.data import Dataset
 from search.embeddings import VectorSettings
-from search.model import validate_params
+from search.params import ModelParams
 from search.record import MONITOR
 from spaces import OptunaSuggester, Space
 
@@ -73,7 +73,7 @@ def make_objective(
         write(seed=trial_seed)
         try:
             interrupt.check()  # a signal between trials: do not start another
-            params = validate_params(space(OptunaSuggester(trial)))
+            params = ModelParams.of(space(OptunaSuggester(trial)))
             cut, model = engine_neutral.assemble(
                 params, data, seed=trial_seed, vectors=vectors, write=write
             )

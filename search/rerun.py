@@ -14,6 +14,7 @@ here and only here.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -24,20 +25,23 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import backend, export
+from search import backend, export, study_attrs
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews, same_data
 from search.embeddings import VectorSettings
 from search.files import writable_folder
 from search.fitting import evaluate, fit_fixed, predict
-from search.model import plain_params, validate_params
+from search.params import ModelParams
 from search.record import Record
 from search.storage import default_storage, load_study, storage_failure
+from search.study_attrs import StudyAttrs
 from search.trial import model_for, train_params, trial_data
 from spaces import OptunaSuggester, load_space
 
+log = logging.getLogger(__name__)
+
 
 def study_settings(study: optuna.Study) -> dict[str, Any]:
-    settings = study.user_attrs.get("settings")
+    settings = StudyAttrs.of(study).settings
     if settings is None:
         raise ValueError(
             f"Study {study.study_name!r} was not made by search.optimize (it has no "
@@ -76,10 +80,10 @@ def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> l
     return [study.best_trial]
 
 
-def trial_params(trial: FrozenTrial, space_spec: str) -> dict[str, Any]:
+def trial_params(trial: FrozenTrial, space_spec: str) -> ModelParams:
     """The model params of a stored trial, rebuilt through its space as a FixedTrial."""
     space = load_space(space_spec)
-    return validate_params(
+    return ModelParams.of(
         space(OptunaSuggester(optuna.trial.FixedTrial(trial.params, trial.number)))
     )
 
@@ -154,7 +158,7 @@ def rerun_trial(
             model,
             both,
             epochs=result.best_epoch,
-            batch_size=params["batch_size"],
+            batch_size=params.batch_size,
             learning_rates=result.history["learning_rate"],
             padding=padding,
             verbose=verbose,
@@ -186,7 +190,7 @@ def rerun_trial(
         "study": study.study_name,
         "trial": trial.number,
         "seed": seed,
-        "params": plain_params(params),
+        "params": params.as_dict(),
         "trial_params": trial.params,
         "data": {
             **settings["data"],
@@ -198,9 +202,7 @@ def rerun_trial(
     export.save(exported, path, card, overwrite=overwrite)
     # finished trials are read-only in Optuna's storages: the rerun is kept as a study user attr
     # named after the trial, which the dashboard lists and analysis joins to the trial
-    study.set_user_attr(
-        f"rerun:{trial.number}{':all-data' if all_data else ''}", {**metrics, "model": str(path)}
-    )
+    study_attrs.write_rerun(study, trial.number, {**metrics, "model": str(path)}, all_data)
     return {
         "trial": trial.number,
         "params": summarize_params(params),
@@ -209,17 +211,17 @@ def rerun_trial(
     }
 
 
-def summarize_params(p: dict[str, Any]) -> str:
-    layers = "x".join(str(u) for u in p["lstm_units"])
-    parts = [f"{'Bi' if p['bidirectional'] else ''}LSTM({layers})", p["embedding"]]
-    if p["conv_filters"]:
-        parts.append(f"conv{p['conv_filters']}k{p['conv_kernel']}")
+def summarize_params(p: ModelParams) -> str:
+    layers = "x".join(str(u) for u in p.lstm_units)
+    parts = [f"{'Bi' if p.bidirectional else ''}LSTM({layers})", p.embedding]
+    if p.conv_filters:
+        parts.append(f"conv{p.conv_filters}k{p.conv_kernel}")
     for key in ("spatial_dropout", "recurrent_dropout", "dropout"):
-        if p[key]:
-            parts.append(f"{key}={p[key]:g}")
-    if p["l2"]:
-        parts.append(f"l2={p['l2']:.1e}")
-    parts.append(f"{p['optimizer']} lr={p['learning_rate']:.1e} bs={p['batch_size']}")
+        if getattr(p, key):
+            parts.append(f"{key}={getattr(p, key):g}")
+    if p.l2:
+        parts.append(f"l2={p.l2:.1e}")
+    parts.append(f"{p.optimizer} lr={p.learning_rate:.1e} bs={p.batch_size}")
     return ", ".join(parts)
 
 
@@ -271,7 +273,7 @@ def rerun(
     settings = study_settings(study)
     for trial in trials:
         check_writable(model_path(out, study.study_name, trial.number, all_data), overwrite)
-    stored = study.user_attrs.get("paths", {})  # where the study's data was, if still there
+    stored = StudyAttrs.of(study).paths  # where the study's data was, if still there
     if data is None and stored.get("data") and Path(stored["data"]).exists():
         data = stored["data"]
     if unsup is None and stored.get("unsup") and Path(stored["unsup"]).exists():
@@ -285,7 +287,7 @@ def rerun(
             "the data the study ran on, or --force to rerun on this data anyway"
         )
     try:  # the rerun is stored after minutes of training: find out now if the study is writable
-        study.set_user_attr("rerun_started", time.strftime("%Y-%m-%dT%H:%M:%S"))  # a real write
+        study_attrs.mark_rerun_started(study)  # a real write
     except Exception as exc:
         cause = storage_failure(exc) or exc
         raise StudyNotWritable(str(cause).splitlines()[0] or type(cause).__name__) from exc
@@ -305,9 +307,9 @@ def rerun(
             progress=progress,
         )
         report(row)
-        base = study.user_attrs.get("baseline")
+        base = StudyAttrs.of(study).baseline
         if base:
-            print(
+            log.info(
                 f"  baseline ({base['model']}) test_acc {base['test_accuracy']:.4f}: the rerun is "
                 f"{row['test_accuracy'] - base['test_accuracy']:+.4f}"
             )
@@ -316,6 +318,14 @@ def rerun(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: the library's lines shown on the console while it runs."""
+    from search import display
+
+    with display.console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m search.rerun",
         description=__doc__,

@@ -57,9 +57,18 @@ class JournalHeartbeatStorage(optuna.storages.JournalStorage, BaseHeartbeat):
     """A journal storage (file or Redis) with the heartbeat Optuna gives only RDBStorage: each
     running trial stamps a system attr every ``heartbeat_interval`` seconds (the worker's wall
     clock, so workers on several machines need synchronised clocks); a RUNNING trial whose last
-    stamp, or start, is older than ``grace_period`` belongs to a dead worker."""
+    stamp, or start, is older than ``grace_period`` belongs to a dead worker. As for RDBStorage,
+    each is None or positive, and a ``grace_period`` of None is twice the interval."""
 
-    def __init__(self, backend, *, heartbeat_interval: int, grace_period: int, callback) -> None:
+    def __init__(
+        self, backend, *, heartbeat_interval: int | None, grace_period: int | None, callback
+    ) -> None:
+        given = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
+        for name, value in given.items():  # None or positive, as RDBStorage checks them
+            if value is not None and value <= 0:
+                raise ValueError(
+                    f"The value of `{name}` is {value}, but must be a positive integer."
+                )
         super().__init__(backend)
         self.heartbeat_interval, self.grace_period, self.callback = (
             heartbeat_interval,
@@ -75,10 +84,11 @@ class JournalHeartbeatStorage(optuna.storages.JournalStorage, BaseHeartbeat):
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         now = time.time()
+        grace = self.grace_period if self.grace_period is not None else 2 * self.heartbeat_interval
         stale = []
         for trial in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
             start = trial.datetime_start.timestamp() if trial.datetime_start else now
-            if now - trial.system_attrs.get(HEARTBEAT_ATTR, start) > self.grace_period:
+            if now - trial.system_attrs.get(HEARTBEAT_ATTR, start) > grace:
                 stale.append(trial._trial_id)
         return stale
 

@@ -26,7 +26,7 @@ from search.embeddings import (
 )
 from search.files import writable_folder
 from search.fitting import evaluate
-from search.model import validate_params
+from search.params import ModelParams
 from search.presets import MEASURED, PRESETS, Preset, get_preset
 from search.trial import train_params, trial_data
 
@@ -50,7 +50,7 @@ def run_preset(
 
     preset = preset or get_preset(name)
     keras.backend.clear_session()
-    params = {**preset.params, **({"batch_size": batch_size} if batch_size else {})}
+    params = ModelParams.of({**preset.params, **({"batch_size": batch_size} if batch_size else {})})
     data = trial_data(params, data)
     model, result = train_params(
         params,
@@ -71,7 +71,7 @@ def run_preset(
         card = {
             "preset": name,
             "seed": seed,
-            "params": validate_params(params),
+            "params": params.as_dict(),
             "data": {**asdict(data.settings), "checksum": data.checksum},
             "metrics": {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"]},
         }
@@ -95,15 +95,23 @@ def _params_json(text: str) -> dict[str, Any]:
         params = json.loads(text)
         if not isinstance(params, dict):
             raise ValueError("not a JSON object")
-        validate_params(params)
+        ModelParams.of(params)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from exc
     return params
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: the library's lines shown on the console while it runs."""
+    from search import display
+
+    with display.console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     """Train the seed study's presets and compare with the figures it reported."""
-    parser = argparse.ArgumentParser(prog="python -m search.train", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m search.train", description=_main.__doc__)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "--preset",
@@ -172,13 +180,13 @@ def _train_and_report(args: argparse.Namespace, names: list[str], custom: dict) 
 
     single = len(names) == 1
     vectors = vector_settings_from_args(args)
-    needs = [validate_params((custom.get(name) or get_preset(name)).params) for name in names]
+    needs = [ModelParams.of((custom.get(name) or get_preset(name)).params) for name in names]
     data = load_imdb(
         args.data,
         settings_from_args(
             args,
-            maxlen=max((p["maxlen"] or 0 for p in needs), default=0) or None,
-            vocab_size=max((p["vocab_size"] or 0 for p in needs), default=0) or None,
+            maxlen=max((p.maxlen or 0 for p in needs), default=0) or None,
+            vocab_size=max((p.vocab_size or 0 for p in needs), default=0) or None,
         ),
     )
     print(

@@ -10,35 +10,42 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import sys
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from search import interrupt, record
 from search.data import Dataset
-from search.embeddings import VectorSettings, embedding_matrix, load_source, pretrained_source
+from search.embeddings import VectorSettings, embedding_matrix, pretrained_source
 from search.fitting import FitResult, fit
-from search.model import build_model, plain_params, uses_mask, validate_params
+from search.model import build_model
+from search.params import ModelParams
+from search.vectors import load_source
+
+log = logging.getLogger(__name__)
 
 Write = Callable[..., None]  # write(**record fields)
+# the functions a caller outside the trial path uses take a plain dict too; ModelParams pass
+# through ``ModelParams.of`` as they are
+Params = ModelParams | Mapping[str, Any]
 
 _MATRICES: dict[tuple, Any] = {}
 
 
-def trial_data(params: dict[str, Any], data: Dataset) -> Dataset:
+def trial_data(params: Params, data: Dataset) -> Dataset:
     """The trial's cut of the study's tokenisation (its ``maxlen`` and ``vocab_size``).
 
     Pooled models mask the padding, so it moves to the end: the same tokens, read the same way,
     and the only masks the cuDNN LSTM kernel accepts on a GPU (right-padded).
     """
-    p = validate_params(params)
-    padding = "post" if uses_mask(p, data.settings.mask_zero) else None
-    return data.cut(p["maxlen"], p["vocab_size"], padding)
+    p = ModelParams.of(params)
+    padding = "post" if p.uses_mask(data.settings.mask_zero) else None
+    return data.cut(p.maxlen, p.vocab_size, padding)
 
 
 def model_for(
-    params: dict[str, Any],
+    params: Params,
     data: Dataset,
     *,
     vectors: VectorSettings = VectorSettings(),
@@ -46,9 +53,9 @@ def model_for(
     """``build_model`` for this dataset (already cut by ``trial_data``), with the pretrained
     matrix when the params ask for one (built once per vocabulary and source, then reused).
     """
-    p = validate_params(params)
+    p = ModelParams.of(params)
     matrix = None
-    source = pretrained_source(p["embedding"])
+    source = pretrained_source(p.embedding)
     if source:
         # the matrix depends on the vocabulary, not on the cut's maxlen or padding side: a
         # vocabulary cut is a prefix, so the split and its length identify it
@@ -59,10 +66,9 @@ def model_for(
                 data.vocabulary, load_source(source, data, vectors), seed=data.settings.seed
             )
             _MATRICES[key] = emb
-            print(
+            log.info(
                 f"{source} vectors ({emb.name}): {emb.found} of {len(data.vocabulary) - 2} "
-                f"vocabulary words found ({emb.coverage:.1%} coverage), dim {emb.matrix.shape[1]}",
-                file=sys.stderr,
+                f"vocabulary words found ({emb.coverage:.1%} coverage), dim {emb.matrix.shape[1]}"
             )
         matrix = _MATRICES[key].matrix
     return build_model(
@@ -75,12 +81,11 @@ def model_for(
 
 
 def assemble(
-    params: dict[str, Any], data: Dataset, *, seed: int, vectors: VectorSettings, write: Write
+    p: ModelParams, data: Dataset, *, seed: int, vectors: VectorSettings, write: Write
 ) -> tuple[Dataset, Any]:
     """Seed Keras, cut the data and build the model; records what the trial is."""
     import keras
 
-    p = validate_params(params)
     write(seed=seed)
     keras.utils.set_random_seed(seed)
     cut = trial_data(p, data)
@@ -102,7 +107,7 @@ def release_memory(*_: Any) -> None:
 
 def train(
     model,
-    params: dict[str, Any],
+    p: ModelParams,
     cut: Dataset,
     *,
     epochs: int,
@@ -117,7 +122,7 @@ def train(
     import keras
 
     history: dict[str, list[float]] = {}
-    model_params = plain_params(params)
+    model_params = p.as_dict()
 
     class Live(keras.callbacks.Callback):  # the dashboard shows the curves as they grow
         def on_epoch_end(self, epoch, logs=None):
@@ -132,7 +137,7 @@ def train(
             cut,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            batch_size=validate_params(params)["batch_size"],
+            batch_size=p.batch_size,
             callbacks=[Live(), *callbacks],
             history=history,
         )
@@ -141,7 +146,7 @@ def train(
 
 
 def train_params(
-    params: dict[str, Any],
+    params: Params,
     data: Dataset,
     *,
     epochs: int,
@@ -156,14 +161,15 @@ def train_params(
     starting with ``label``."""
     import keras
 
+    p = ModelParams.of(params)
     keras.utils.set_random_seed(seed)
-    model = model_for(params, data, vectors=vectors)
+    model = model_for(p, data, vectors=vectors)
     callbacks = [progress_callback(label, epochs, len(data.train.y), progress)] if progress else []
     result = fit(
         model,
         data,
         epochs=epochs,
-        batch_size=validate_params(params)["batch_size"],
+        batch_size=p.batch_size,
         callbacks=callbacks,
         verbose=verbose,
     )

@@ -6,7 +6,8 @@ General vectors (GloVe) place words by their use in Wikipedia and news; these pl
 use in movie reviews, where "excellent" sits beside "superb", not beside "exceptional service".
 They learn from the training split and the unlabeled reviews only: never from the validation or
 test reviews, and the unlabeled reviews never reach the classifier. Trained once per data,
-split and settings, then read back from the on-disk cache.
+split and settings, then read back from the on-disk cache. ``load_source`` gives any
+pretrained source's vectors by name (``search.embeddings`` defines the sources).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
@@ -38,12 +40,16 @@ from search.data import (
     settings_from_args,
 )
 from search.embeddings import (
+    PRETRAINED,
     Vectors,
     VectorSettings,
     add_vector_arguments,
     embedding_matrix,
+    load_vectors,
     vector_settings_from_args,
 )
+
+log = logging.getLogger(__name__)
 
 UNSUP_ENV = "IMDB_UNSUP"
 CACHE_VERSION = 1
@@ -51,6 +57,15 @@ _UNSUP = re.compile(r"(?:^|/)aclImdb/train/unsup/\d+_\d+\.txt$")
 # TextVectorization's "lower_and_strip_punctuation", so the words match the vocabulary's
 _PUNCTUATION = re.compile(r"[!\"#$%&()\*\+,\-\./:;<=>?@\[\\\]\^_`{|}~']")
 NEIGHBOURS = ("excellent", "boring", "awful", "masterpiece")
+
+
+def load_source(source: str, data, settings: VectorSettings, *, verbose: bool = True) -> Vectors:
+    """The vectors of pretrained ``source`` for ``data`` (a ``search.data.Dataset``)."""
+    if source == "glove":
+        return load_vectors(settings.glove, set(data.vocabulary))
+    if source == "domain":
+        return domain_vectors(data, settings, verbose=verbose)
+    raise ValueError(f"Unknown embedding source {source!r}; choose one of {list(PRETRAINED)}")
 
 
 def words(text: str) -> list[str]:
@@ -104,11 +119,9 @@ def train_word2vec(
         def on_epoch_end(self, model) -> None:
             self.epoch += 1
             if verbose:
-                print(
+                log.info(
                     f"  word2vec pass {self.epoch}/{settings.epochs} "
-                    f"({time.perf_counter() - self.start:.0f}s)",
-                    file=sys.stderr,
-                    flush=True,
+                    f"({time.perf_counter() - self.start:.0f}s)"
                 )
 
     model = Word2Vec(
@@ -160,21 +173,18 @@ def domain_vectors(data: Dataset, settings: VectorSettings, *, verbose: bool = T
     start = time.perf_counter()
     train, unlabeled = corpus(data, settings)
     if verbose:
-        print(
+        log.info(
             f"training word2vec {settings.dim}d on {len(train)} training + {len(unlabeled)} "
-            "unlabeled reviews (once; cached)",
-            file=sys.stderr,
-            flush=True,
+            "unlabeled reviews (once; cached)"
         )
     vectors = train_word2vec([words(t) for t in train + unlabeled], settings, verbose=verbose)
     saved = save_cache(
         path, {"words": np.array(vectors.words, dtype=str), "matrix": vectors.matrix}
     )
     if verbose:
-        print(
+        log.info(
             f"word2vec: {len(vectors.words)} words in {time.perf_counter() - start:.0f}s"
-            + (f" -> {path}" if saved else " (not cached)"),
-            file=sys.stderr,
+            + (f" -> {path}" if saved else " (not cached)")
         )
     return vectors
 
@@ -189,6 +199,14 @@ def neighbours(vectors: Vectors, word: str, k: int = 6) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: the library's lines shown on the console while it runs."""
+    from search import display
+
+    with display.console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     """Train (or load) the domain vectors and show what they learned."""
     parser = argparse.ArgumentParser(prog="python -m search.vectors", description=__doc__)
     add_data_arguments(parser)

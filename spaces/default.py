@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.model import validate_params
 from spaces import Suggester
 
 TOKENIZE = {"maxlen": 800, "vocab_size": 80000}
@@ -49,9 +48,10 @@ def space(s: Suggester) -> dict[str, Any]:
 
 
 def point(params: dict[str, Any], *, maxlen: int, vocab_size: int) -> dict[str, Any]:
-    """This space's values for a model's params (a preset trained at ``maxlen``/``vocab_size``
-    when its params leave them to the data): what ``study.enqueue_trial`` needs."""
-    p = validate_params(params)
+    """This space's values for a model's complete params (``ModelParams.as_dict()``; a preset
+    trained at ``maxlen``/``vocab_size`` when its params leave them to the data): what
+    ``study.enqueue_trial`` needs."""
+    p = params
     values = {
         "maxlen": p["maxlen"] or maxlen,
         "vocab_size": p["vocab_size"] or vocab_size,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.model import validate_params
 from spaces import Suggester
 
 TOKENIZE = {"maxlen": 200, "vocab_size": 20000}
@@ -31,14 +30,15 @@ def space(s: Suggester) -> dict[str, Any]:
     return params
 
 
+# what the seed space never changes from the model family's defaults
+FIXED = {"maxlen": None, "vocab_size": None, "pooling": "last", "embedding_dropout": 0.0}
+
+
 def point(params: dict[str, Any], **_: int) -> dict[str, Any]:
-    """This space's values for a preset's params; ValueError for params outside the space."""
-    p = validate_params(params)
-    outside = {
-        key: p[key]
-        for key in ("maxlen", "vocab_size", "pooling", "embedding_dropout")
-        if p[key] != validate_params({})[key]
-    }
+    """This space's values for a preset's complete params (``ModelParams.as_dict()``);
+    ValueError for params outside the space."""
+    p = params
+    outside = {key: p[key] for key, fixed in FIXED.items() if p[key] != fixed}
     if p["embedding"] not in ("learned", "glove_frozen", "glove_tuned"):
         outside["embedding"] = p["embedding"]
     if outside:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+TINY = str(Path(__file__).parent / "tiny_space.py")
+ROOT = Path(__file__).parent.parent
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as search/__init__.py
 
@@ -94,3 +97,36 @@ def shared_imdb() -> Path:
 def tiny_data_args(imdb_dir: Path) -> list[str]:
     """CLI options that point a command at the tiny dataset with short sequences."""
     return ["--data", str(imdb_dir), "--maxlen", "16", "--vocab-size", "100"]
+
+
+@pytest.fixture
+def run(imdb_dir, tmp_path):
+    """The CLI on tiny data into a tmp_path SQLite storage; returns (exit code, storage URL)."""
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def _run(*extra: str, space: str = f"{TINY}:space", study: str = "t") -> int:
+        from search.optimize import main
+
+        return main(
+            [
+                "--study",
+                study,
+                "--storage",
+                storage,
+                "--space",
+                space,
+                "--epochs",
+                "2",
+                *tiny_data_args(imdb_dir),
+                *extra,
+            ]
+        )
+
+    _run.storage = storage
+    return _run
+
+
+def load(storage: str, name: str = "t"):
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=storage)

@@ -45,8 +45,17 @@ def test_bad_settings_raise_before_any_work(tmp_path):
 
     with pytest.raises(TypeError, match="unknown setting"):
         search.run_study("x", trails=3)
-    with pytest.raises(ValueError, match="--epochs 0: expected a positive number"):
+    with pytest.raises(ValueError, match="epochs=0: expected a positive whole number"):
         search.run_study("x", epochs=0)
+    # the API's values are not typed by argparse: each is checked, named, before any work
+    for name, value in [("trials", 1.5), ("trials", "5"), ("epochs", "2"), ("workers", "2")]:
+        with pytest.raises(ValueError, match=f"{name}={value!r}: expected a positive whole"):
+            search.run_study("x", storage=f"sqlite:///{tmp_path / 'x.db'}", **{name: value})
+    with pytest.raises(ValueError, match="seed='x': expected a whole number"):
+        search.run_study("x", seed="x")
+    with pytest.raises(ValueError, match="timeout=nan: expected a positive number of seconds"):
+        search.run_study("x", timeout=float("nan"))
+    assert not (tmp_path / "x.db").exists()  # refused before the storage was touched
 
 
 def test_import_search_does_not_load_tensorflow():
@@ -55,13 +64,14 @@ def test_import_search_does_not_load_tensorflow():
     assert done.stdout.strip() == "False", done.stderr
 
 
-def test_the_cli_and_the_api_share_their_settings(imdb_dir, tmp_path):
+def test_the_cli_and_the_api_share_their_settings(imdb_dir):
     from search import optimize
+    from search.settings import RunSettings
 
     argv = ["--study", "s", "--trials", "3", "--max-failures", "5", *tiny_data_args(imdb_dir)]
     cli = optimize.parse_args(argv)
-    api = optimize.options(
-        study="s", trials=3, max_failures=5, data=str(imdb_dir), maxlen=16, vocab_size=100
+    api = RunSettings.of(
+        study="s", trials=3, max_failures=5, data=imdb_dir, maxlen=16, vocab_size=100
     )
-    assert vars(cli) == vars(api)
-    assert optimize.parse_args(optimize._argv(api)) == api  # what --workers processes repeat
+    assert cli == api  # a Path for data is kept as its string
+    assert RunSettings.from_json(api.to_json()) == api  # what workers and fresh processes get

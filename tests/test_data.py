@@ -87,12 +87,13 @@ def test_second_load_reads_the_cache_without_tokenising(imdb_tar, monkeypatch):
         load_imdb(imdb_tar, DataSettings(vocab_size=100, maxlen=13))
 
 
-def test_an_unwritable_cache_folder_warns_and_the_data_still_loads(imdb_dir, tmp_path, capsys):
+def test_an_unwritable_cache_folder_warns_and_the_data_still_loads(imdb_dir, tmp_path, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     data = load_imdb(imdb_dir, DataSettings(maxlen=16, vocab_size=100), cache_dir=blocker)
     assert len(data.train.y) > 0
-    err = capsys.readouterr().err
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "search.data"]
+    err = warned[0].getMessage()
     assert "warning: cannot write the cache file" in err and "LSTM_SEARCH_CACHE" in err
 
 

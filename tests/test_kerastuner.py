@@ -12,7 +12,7 @@ from optuna_dashboard import get_note
 from search.kerastuner import RecordingSuggester
 from search.record import Record
 from spaces import KerasTunerSuggester
-from tests.test_optimize import load, run  # noqa: F401  (the CLI fixture)
+from tests.conftest import load
 
 Complete = optuna.trial.TrialState.COMPLETE
 
@@ -58,7 +58,7 @@ def test_the_suggester_maps_each_kind_and_only_the_branch_taken():
 
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian"])
-def test_random_and_bayesian_trials_land_in_the_optuna_study(run, tuner, capsys):  # noqa: F811
+def test_random_and_bayesian_trials_land_in_the_optuna_study(run, tuner, capsys):
     assert run("--engine", "kerastuner", "--tuner", tuner, "--trials", "2", "--seed", "0") == 0
     study = load(run.storage)
     assert [t.state for t in study.trials] == [Complete, Complete]
@@ -78,7 +78,7 @@ def test_random_and_bayesian_trials_land_in_the_optuna_study(run, tuner, capsys)
     assert "trial   1 COMPLETE" in capsys.readouterr().out
 
 
-def test_hyperband_continues_trials_and_rerun_and_export_work(run, imdb_dir, tmp_path):  # noqa: F811
+def test_hyperband_continues_trials_and_rerun_and_export_work(run, imdb_dir, tmp_path):
     """--epochs 3: Hyperband's first bracket trains 3 trials for 1 epoch, then continues the best
     from its checkpoint to epoch 3; the continued trial records the 2 epochs it trained."""
     args = ("--engine", "kerastuner", "--epochs", "3", "--trials", "4", "--seed", "0")
@@ -108,17 +108,17 @@ def test_hyperband_continues_trials_and_rerun_and_export_work(run, imdb_dir, tmp
     assert "rerun:" in " ".join(load(run.storage).user_attrs)
 
 
-def test_kerastuner_refuses_what_it_cannot_do(run, capsys):  # noqa: F811
+def test_kerastuner_refuses_what_it_cannot_do(run, capsys):
     """Refused before any data is read (a resumed KerasTuner study lends --engine, so the
     check follows the stored settings), leaving no study file behind."""
     assert run("--engine", "kerastuner", "--workers", "2") == 2
     assert "KerasTuner's parallel search needs its own chief" in capsys.readouterr().err
     assert run("--tuner", "random") == 2
-    assert "--tuner random: only with --engine kerastuner" in capsys.readouterr().err
+    assert "--tuner random: only with the kerastuner engine" in capsys.readouterr().err
     assert not Path(run.storage.removeprefix("sqlite:///")).exists()
 
 
-def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path, capsys):  # noqa: F811
+def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path, capsys):
     """Real records, not hand-made ones: renaming a record field breaks this test."""
     import pandas as pd
 

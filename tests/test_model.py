@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from search.model import DEFAULTS, build_model, validate_params
+from search.model import build_model
 from search.presets import PRESETS
 
 VOCAB, MAXLEN = 50, 12
@@ -174,33 +174,6 @@ def test_glove_embedding_starts_from_the_matrix_and_is_frozen_or_tuned(kind, tra
     assert changed is trains
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"units": 64}, r"Unknown model param\(s\) \['units'\]"),
-        ({"lstm_units": [0]}, r"lstm_units=\[0\]"),
-        ({"lstm_units": [8, 8, 8, 8]}, r"lstm_units=\[8, 8, 8, 8\]; expected a list of 1..3"),
-        ({"lstm_units": []}, r"lstm_units=\[\]"),
-        ({"dropout": 1.0}, r"dropout=1.0; expected a fraction in \[0, 1\)"),
-        ({"recurrent_dropout": -0.1}, r"recurrent_dropout=-0.1"),
-        ({"optimizer": "adagrad"}, r"optimizer='adagrad'; expected one of"),
-        ({"embedding": "word2vec"}, r"embedding='word2vec'"),
-        ({"learning_rate": 0}, r"learning_rate=0"),
-        ({"l2": float("nan")}, r"l2=nan"),
-        ({"bidirectional": "yes"}, r"bidirectional='yes'"),
-        ({"batch_size": 0}, r"batch_size=0"),
-        ({"conv_filters": -1}, r"conv_filters=-1"),
-        ({"pooling": "attention"}, r"pooling='attention'; expected one of"),
-        ({"maxlen": 0}, r"maxlen=0"),
-        ({"vocab_size": 2.5}, r"vocab_size=2.5"),
-        ({"embedding_dropout": 1}, r"embedding_dropout=1"),
-    ],
-)
-def test_invalid_params_name_key_and_value(params, message):
-    with pytest.raises(ValueError, match=message):
-        build_model(params, vocab_size=VOCAB, maxlen=MAXLEN)
-
-
 def test_glove_needs_a_matching_matrix():
     with pytest.raises(ValueError, match="embedding='glove_tuned' needs an embedding_matrix"):
         build_model({"embedding": "glove_tuned"}, vocab_size=VOCAB, maxlen=MAXLEN)
@@ -211,8 +184,3 @@ def test_glove_needs_a_matching_matrix():
             maxlen=MAXLEN,
             embedding_matrix=MATRIX[:49],
         )
-
-
-def test_validate_fills_defaults_and_normalises_units():
-    p = validate_params({"lstm_units": 32})
-    assert p["lstm_units"] == (32,) and p["dense_units"] == () and set(p) == set(DEFAULTS)

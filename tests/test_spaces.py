@@ -3,7 +3,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from search.model import validate_params
+from search.params import ModelParams
 from search.presets import PRESETS, SEED_DATA
 from spaces import SPACES, KerasTunerSuggester, OptunaSuggester, companion, load_space
 
@@ -13,12 +13,13 @@ from spaces import SPACES, KerasTunerSuggester, OptunaSuggester, companion, load
 def test_every_preset_is_a_point_of_the_space_that_maps_it(spec, name):
     """``point`` is what a study enqueues; FixedTrial checks each value against the
     distribution the space declares, and the space must give the preset's params back."""
-    values = companion(spec, "point")(PRESETS[name].params, **SEED_DATA)
+    full = ModelParams.of(PRESETS[name].params).as_dict()
+    values = companion(spec, "point")(full, **SEED_DATA)
     params = load_space(spec)(OptunaSuggester(optuna.trial.FixedTrial(values)))
-    expected = validate_params(PRESETS[name].params)
+    expected = ModelParams.of(PRESETS[name].params)
     if spec == "default":  # the default space cuts reviews per trial: the seed study's cut
-        expected = validate_params({**PRESETS[name].params, **SEED_DATA})
-    assert validate_params(params) == expected
+        expected = ModelParams.of({**PRESETS[name].params, **SEED_DATA})
+    assert ModelParams.of(params) == expected
 
 
 @pytest.mark.parametrize("spec", sorted(SPACES))
@@ -27,10 +28,10 @@ def test_spaces_sample_valid_params_and_conditionals_follow(spec):
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(30):
         trial = study.ask()
-        params = validate_params(space(OptunaSuggester(trial)))
+        params = ModelParams.of(space(OptunaSuggester(trial)))
         if "lstm_layers" in trial.params and spec == "default":
             layers = trial.params["lstm_layers"]
-            assert len(params["lstm_units"]) == layers
+            assert len(params.lstm_units) == layers
             assert {f"lstm_units_{i}" for i in range(layers)} <= set(trial.params)
             assert f"lstm_units_{layers}" not in trial.params
             assert ("conv_filters" in trial.params) == trial.params["conv"]
@@ -65,8 +66,8 @@ def test_the_same_space_drives_keras_tuner(spec):
     import keras_tuner
 
     hp = keras_tuner.HyperParameters()
-    params = validate_params(load_space(spec)(KerasTunerSuggester(hp)))
-    assert params["lstm_units"]  # defaults of every registered hyperparameter
+    params = ModelParams.of(load_space(spec)(KerasTunerSuggester(hp)))
+    assert params.lstm_units  # defaults of every registered hyperparameter
     names = {h.name for h in hp.space}
     assert {"embedding", "bidirectional", "lstm_layers"} <= names
     # a value KerasTuner would try flows into the params

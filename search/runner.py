@@ -1,0 +1,262 @@
+"""A run, from settings to a study run to its total: prepare (storage, settings completed from
+a resumed study, data, the study, presets, baseline), then hand the trials to the loop, the
+workers or the KerasTuner engine. The CLI (``search.optimize``) and the Python API
+(``search.run_study``) both call ``run``."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+
+from search import baseline, fresh, interrupt, record, study_attrs, workers
+from search.budget import Budget
+from search.data import Dataset, load_imdb, same_data
+from search.display import short, show_epoch, show_trial
+from search.embeddings import VectorSettings
+from search.errors import RunInterrupted, SearchBroken
+from search.loop import run_until_done
+from search.objective import make_objective
+from search.settings import RunSettings
+from search.storage import fail_stale, open_storage, redact, sqlite_file
+from search.strategy import make_sampler, sampler_seed
+from search.study import StudySettings, create_or_resume, enqueue_presets
+from spaces import Space, companion, load_space
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a run's trials need, made once: the study, the complete settings, the space, the
+    tokenised data and where the pretrained vectors come from."""
+
+    study: optuna.Study
+    settings: RunSettings
+    space: Space
+    data: Dataset
+    vectors: VectorSettings
+
+
+def run(
+    settings: RunSettings,
+    *,
+    carried: fresh.Carried | None = None,
+    fresh_every: int | None = None,
+) -> optuna.Study:
+    """Create or resume the study ``settings`` describe and run it to its total or timeout.
+
+    Raises ValueError (and FileNotFoundError) for bad settings before any trial runs,
+    ``SearchBroken`` when the search cannot go on, and ``RunInterrupted`` after SIGINT/SIGTERM.
+    With ``fresh_every``, raises ``fresh.FreshProcess`` after that many trials while trials are
+    left; ``carried`` is what the run's previous process handed over (``search.fresh``)."""
+    workers.limit_threads()  # a worker of --workers N: its share of the cores
+    storage = settings.storage_url
+    new_file = sqlite_file(storage)
+    new_file = new_file if new_file and not new_file.exists() else None
+    try:
+        ready = prepare(settings, new_file)
+    except Exception:
+        if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
+            new_file.unlink()  # a failed first command leaves no empty study file behind
+        raise
+    study, settings = ready.study, ready.settings
+    if baseline.stored(study) is not None:
+        log.info(baseline.describe(baseline.stored(study)))
+    fail_stale(study)  # trials of workers that died since the last run: FAIL, queued again
+    budget = Budget(settings.total, settings.max_failures, per_process=fresh_every)
+    if carried is not None:
+        budget.failures, budget.finished_here = carried.failures, carried.finished
+        budget.failed_here = carried.failed
+    done, left = budget.finished(study), budget.left(study)
+    log.info(_header(ready, done, left))
+    if settings.total is not None and done >= settings.total:
+        log.info(
+            f"the study already has {done} >= {settings.total} finished trials; "
+            "pass a larger --trials to add more"
+        )
+        return study
+
+    started = carried.started if carried else time.time()
+    start = time.perf_counter() - (time.time() - started)  # the run's, over all its processes
+    if settings.workers > 1:
+        code = _run_workers(settings, study, budget)
+        if code in (130, 143):
+            raise RunInterrupted(interrupt.Interrupted(code - 128), study)
+        if code:
+            raise SearchBroken(f"a worker exited with status {code}", study)
+        return study
+
+    deadline = fresh.monotonic_deadline(carried, settings.timeout)
+    if settings.engine == "kerastuner":
+        from search import kerastuner
+
+        kerastuner.run(ready, deadline=deadline, on_trial=show_trial, progress=_progress(settings))
+        log.info(f"\nfinished in {time.perf_counter() - start:.0f}s")
+        return study
+    objective = make_objective(
+        ready.space,
+        ready.data,
+        epochs=settings.epochs,
+        seed=settings.seed,
+        vectors=ready.vectors,
+        deadline=deadline,
+        progress=_progress(settings),
+    )
+
+    def claimed(trial: optuna.Trial) -> float:
+        if workers.worker_id() is not None:
+            record.write(trial, worker=workers.worker_id())
+        budget.claim(trial)
+        return objective(trial)
+
+    try:
+        with warnings.catch_warnings(), interrupt.handling():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            run_until_done(study, claimed, budget, deadline, settings.heartbeat)
+            interrupt.check()  # a signal that came between trials
+        fail_stale(study)
+    except KeyboardInterrupt as exc:
+        log.warning(f"stopped after {time.perf_counter() - start:.0f}s")
+        raise RunInterrupted(exc, study) from None
+    if budget.error():
+        raise SearchBroken(budget.error(), study)
+    left = budget.left(study)
+    if (
+        budget.process_done
+        and (left is None or left > 0)
+        and (deadline is None or deadline > time.monotonic())
+    ):
+        raise fresh.FreshProcess(
+            fresh.Carried(
+                settings=dataclasses.asdict(settings),
+                started=started,
+                deadline=None if deadline is None else time.time() + deadline - time.monotonic(),
+                failures=budget.failures,
+                finished=budget.finished_here,
+                failed=budget.failed_here,
+            )
+        )
+    log.info(f"\nfinished in {time.perf_counter() - start:.0f}s")
+    return study
+
+
+def _progress(settings: RunSettings):
+    return None if settings.quiet else show_epoch
+
+
+def _header(ready: Prepared, done: int, left: int | None) -> str:
+    s = ready.settings
+    how = (
+        f"sampler={s.sampler}, pruner={s.pruner}, "
+        if s.engine == "optuna"
+        else f"engine=kerastuner, tuner={s.tuner}, "
+    )
+    return (
+        f"study {s.study!r} in {redact(s.storage_url)}: {done} finished trials"
+        + (f", running {max(left, 0)} more" if left is not None else "")
+        + f" (space={s.space}, {how}epochs<={s.epochs}, "
+        + f"train={len(ready.data.train.y)}, val={len(ready.data.val.y)})"
+    )
+
+
+def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
+    """The study (created or resumed, presets queued, baseline stored), the settings completed
+    from it, the space, the data and the vectors. ``new_file``: the SQLite file this run
+    creates, to say where it is."""
+    # a bad URL fails before minutes of data loading; a resumed study lends its settings
+    opened = open_storage(settings.storage_url, settings.heartbeat)
+    attrs = study_attrs.stored(opened, settings.study) or study_attrs.StudyAttrs()
+    stored = attrs.settings
+    resumed = settings.resumed(stored, attrs.paths)
+    settings, taken = resumed.settings, resumed.taken
+    if taken:
+        log.info(
+            f"resuming study {settings.study!r} with its stored "
+            + ", ".join(f"{k.replace('_', '-')}={short(v)}" for k, v in taken.items())
+        )
+    space = load_space(settings.space)
+    largest = companion(settings.space, "TOKENIZE") or {}
+    data_settings = settings.data_settings(**largest)
+    for key, need in largest.items():
+        if getattr(data_settings, key) < need:
+            raise ValueError(
+                f"--{key.replace('_', '-')} {getattr(data_settings, key)}: space "
+                f"{settings.space!r} asks for up to {need}, so its trials would fail; leave "
+                "the option out (the space's default) or pass at least that"
+            )
+    vectors = settings.vector_settings()
+    data = load_imdb(settings.data, data_settings)
+    old = attrs.data.get("checksum")
+    if old not in (None, data.checksum) and same_data(old, data.source, data.checksum):
+        # a study from before data was identified by content: its own data, named anew
+        upgraded = {**stored, "data": {**stored["data"], "checksum": data.checksum}}
+        study_id = opened.get_study_id_from_name(settings.study)
+        opened.set_study_user_attr(study_id, study_attrs.SETTINGS, upgraded)
+    optuna_engine = settings.engine == "optuna"
+    study = create_or_resume(
+        StudySettings(
+            study=settings.study,
+            storage=settings.storage_url,
+            space=settings.space,
+            sampler=settings.sampler if optuna_engine else settings.tuner,
+            pruner=settings.pruner if optuna_engine else "none",
+            epochs=settings.epochs,
+            seed=settings.seed,
+            engine=settings.engine,
+            vectors=vectors.identity(),
+            # the dataset's identity: settings and checksum, not where this machine keeps it
+            data={**dataclasses.asdict(data_settings), "checksum": data.checksum},
+        ),
+        opened,
+    )
+    # where this machine keeps the data (not its identity): search.rerun finds it here
+    study_attrs.write_paths(
+        study,
+        data=str(Path(data.source).resolve()),
+        unsup=str(Path(vectors.unsup).resolve()) if vectors.unsup else None,
+    )
+    if new_file is not None:  # a relative default path depends on the current folder
+        log.info(f"created {new_file.resolve()} for study {settings.study!r}")
+    if settings.enqueue_presets is not False and optuna_engine:
+        enqueued = enqueue_presets(study, settings.space)
+        if enqueued:
+            log.info(f"enqueued presets as the first trials: {enqueued}")
+        elif settings.enqueue_presets:
+            raise ValueError(
+                f"--enqueue-presets: space {settings.space!r} has no point() for the presets"
+            )
+    # the presets are not the sampler's random start: 5 random trials still follow them (a TPE
+    # fit on the seed presets alone kept to their learned embeddings and last-state outputs);
+    # 5, not Optuna's 10, because a 2-hour budget on 2 cores buys about 25 trials in all
+    warm = len(study_attrs.StudyAttrs.of(study).presets_enqueued)
+    seed = sampler_seed(study, settings.sampler, settings.seed)
+    study.sampler = make_sampler(settings.sampler, seed, startup=5 + warm)
+    if not settings.no_baseline and baseline.stored(study) is None:
+        log.info("baseline: TF-IDF + logistic regression on the same split (once per study)")
+        baseline.store(study, baseline.run_baseline(data.source, data_settings))
+    return Prepared(study, settings, space, data, vectors)
+
+
+def _run_workers(settings: RunSettings, study: optuna.Study, budget: Budget) -> int:
+    """``--workers N``: the study is ready (presets queued, baseline stored); N processes run it,
+    each with these settings, but one worker each, no baseline and no presets to queue."""
+    if settings.storage_url.startswith("sqlite"):
+        log.warning(
+            f"warning: {settings.workers} workers on SQLite take turns writing and may fail "
+            "with 'database is locked'; a journal file (--storage journal:studies/"
+            f"{settings.study}.log) or PostgreSQL suits several workers"
+        )
+    total = f"/{settings.total}" if settings.total else ""
+    each = settings.replace(workers=1, no_baseline=True, enqueue_presets=False)
+    with interrupt.handling():
+        code = workers.run(
+            each, settings.workers, lambda: f"{budget.finished(study)}{total} finished"
+        )
+    fail_stale(study)
+    return code

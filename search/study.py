@@ -1,0 +1,119 @@
+"""The study: create it or resume it, refuse settings that would make its trials incomparable,
+migrate what earlier versions stored, and queue the presets as its first trials."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from search import study_attrs
+from search.embeddings import VectorSettings
+from search.params import ModelParams
+from search.presets import MEASURED, PRESETS, SEED_DATA
+from search.storage import open_storage, redact
+from search.strategy import make_pruner, make_sampler
+from spaces import companion
+
+log = logging.getLogger(__name__)
+
+# settings that define what a trial's value means: a resumed study must not change them
+IDENTITY = ("space", "data", "epochs", "vectors")
+# how the search proceeds: a resumed study may change them, and records each change
+SEARCH_SETTINGS = ("engine", "sampler", "pruner", "seed")
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What a study stores as its ``settings`` attr: what its trials mean and how it searched."""
+
+    study: str
+    storage: str
+    space: str
+    sampler: str
+    pruner: str
+    epochs: int
+    seed: int | None
+    vectors: dict[str, Any]
+    data: dict[str, Any]
+    engine: str = "optuna"  # kerastuner: sampler is its tuner, pruner "none"
+
+
+def create_or_resume(
+    settings: StudySettings, storage: optuna.storages.BaseStorage | None = None
+) -> optuna.Study:
+    """Create the study, or load it and refuse settings that contradict how it was created.
+    ``storage`` is the already opened ``settings.storage``, when the caller has it."""
+    storage = storage or open_storage(settings.storage)
+    study = optuna.create_study(
+        study_name=settings.study,
+        storage=storage,
+        sampler=make_sampler(settings.sampler, settings.seed)
+        if settings.engine == "optuna"
+        else None,
+        pruner=make_pruner(settings.pruner, settings.epochs),
+        direction="minimize",
+        load_if_exists=True,
+    )
+    # where the study lives is not what it is, and its URL may hold a password: not stored
+    current = {k: v for k, v in dataclasses.asdict(settings).items() if k != "storage"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_loss"])  # the dashboard's name for the objective
+    stored = study_attrs.StudyAttrs.of(study).settings
+    if stored is not None and "storage" in stored:  # stored by an earlier version: drop it
+        stored = {k: v for k, v in stored.items() if k != "storage"}
+        study_attrs.write_settings(study, stored)
+    if stored is None:
+        study_attrs.write_new(study, current)
+        return study
+    stored = {**stored, "vectors": VectorSettings.from_study(stored).identity()}
+    clashes = {
+        key: (stored.get(key), current[key]) for key in IDENTITY if stored.get(key) != current[key]
+    }
+    if clashes:
+        lines = "; ".join(
+            f"{key}: study has {old!r}, this run {new!r}" for key, (old, new) in clashes.items()
+        )
+        raise ValueError(
+            f"Study {settings.study!r} in {redact(settings.storage)!r} was created with other "
+            f"settings ({lines}). Mixing them would make its trials incomparable: rerun with the "
+            "study's settings, or start a new study with --study NAME."
+        )
+    stored.setdefault("engine", "optuna")  # studies from before KerasTuner was an engine
+    changed = {k: current[k] for k in SEARCH_SETTINGS if stored.get(k) != current[k]}
+    if changed:  # allowed (the trials stay comparable), but the study must say what ran
+        study_attrs.record_change(study, changed)
+        log.info(
+            "resuming with "
+            + ", ".join(f"{k}={v!r} (was {stored.get(k)!r})" for k, v in changed.items())
+            + "; recorded in the study's settings"
+        )
+    return study
+
+
+def enqueue_presets(study: optuna.Study, space: str) -> list[str]:
+    """Queue the presets the space can express as the first trials of a new study: the
+    configurations measured here first, then the seed study's, so the search starts from the
+    best known and the pruner has a strong first trial to rank the others against. A resumed
+    study, or a worker that starts beside another, queues nothing twice."""
+    point = companion(space, "point")
+    if point is None or study_attrs.StudyAttrs.of(study).presets_enqueued:
+        return []
+    names, queued = [], []
+    for name, preset in {**MEASURED, **PRESETS}.items():
+        try:
+            values = point(ModelParams.of(preset.params).as_dict(), **SEED_DATA)
+        except ValueError:  # e.g. domain vectors in the seed space
+            continue
+        if values in queued:  # "searched" may be a point queued already under another name
+            continue
+        study.enqueue_trial(values, user_attrs={"preset": name}, skip_if_exists=True)
+        names.append(name)
+        queued.append(values)
+    study_attrs.write_presets(study, names)
+    return names

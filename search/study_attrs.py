@@ -1,0 +1,121 @@
+"""The study's own record: the user attrs a study keeps besides its trials, named and read and
+written here only, as ``search.record`` does for a trial's. Keras-free, so analysis can use it.
+
+    settings          what the trials mean and how it searched (``search.study.StudySettings``,
+                      less the storage URL)
+    settings_changes  each change of the search settings on resume: {"from_trial": n, ...}
+    objective         the value's meaning, for the dashboard
+    paths             where this machine keeps the data: {"data": ..., "unsup": ...}
+    presets_enqueued  the names of the presets queued as its first trials
+    baseline          the linear baseline on the same split (``search.baseline``)
+    rerun:N           trial N's rerun: test metrics and the exported model's path
+    rerun:N:all-data  the same, trained on train + validation
+    rerun_started     when the last rerun began (a write that proves the study writable)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+SETTINGS = "settings"
+SETTINGS_CHANGES = "settings_changes"
+OBJECTIVE = "objective"
+PATHS = "paths"
+PRESETS = "presets_enqueued"
+BASELINE = "baseline"
+RERUN = "rerun"
+RERUN_STARTED = "rerun_started"
+
+
+@dataclass(frozen=True)
+class StudyAttrs:
+    """A study's attrs, read once: ``StudyAttrs.of(study)``."""
+
+    settings: dict[str, Any] | None = None
+    settings_changes: list[dict[str, Any]] = field(default_factory=list)
+    paths: dict[str, Any] = field(default_factory=dict)
+    presets_enqueued: list[str] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None
+    reruns: dict[int, dict[str, Any]] = field(default_factory=dict)  # train-split reruns
+    reruns_all_data: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, study: optuna.Study | dict[str, Any]) -> StudyAttrs:
+        """From a study, or from its attrs as a storage returns them."""
+        attrs = study if isinstance(study, dict) else study.user_attrs
+        reruns, all_data = {}, {}
+        for key, value in attrs.items():
+            parts = key.split(":")
+            if parts[0] == RERUN and len(parts) >= 2 and parts[1].isdigit():
+                if len(parts) == 2:
+                    reruns[int(parts[1])] = value
+                elif parts[2:] == ["all-data"]:
+                    all_data[int(parts[1])] = value
+        return cls(
+            settings=attrs.get(SETTINGS),
+            settings_changes=attrs.get(SETTINGS_CHANGES) or [],
+            paths=attrs.get(PATHS) or {},
+            presets_enqueued=attrs.get(PRESETS) or [],
+            baseline=attrs.get(BASELINE),
+            reruns=reruns,
+            reruns_all_data=all_data,
+        )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The stored data identity: tokenisation settings and checksum ({} when none)."""
+        return (self.settings or {}).get("data") or {}
+
+
+def stored(storage: optuna.storages.BaseStorage, name: str) -> StudyAttrs | None:
+    """The attrs of study ``name`` in an opened storage, or None when there is no such study
+    (read before the study is created or loaded, so resumed settings can fill a command's)."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return None
+    return StudyAttrs.of(storage.get_study_user_attrs(study_id))
+
+
+def write_settings(study: optuna.Study, settings: dict[str, Any]) -> None:
+    study.set_user_attr(SETTINGS, settings)
+
+
+def write_new(study: optuna.Study, settings: dict[str, Any]) -> None:
+    """What a new study records about itself."""
+    write_settings(study, settings)
+    study.set_user_attr(OBJECTIVE, "best val_loss (lower is better)")
+
+
+def record_change(study: optuna.Study, changed: dict[str, Any]) -> None:
+    """A resumed study's changed search settings: the current ones, and from which trial."""
+    note = {"from_trial": len(study.get_trials(deepcopy=False)), **changed}
+    attrs = StudyAttrs.of(study)
+    study.set_user_attr(SETTINGS_CHANGES, [*attrs.settings_changes, note])
+    write_settings(study, {**(attrs.settings or {}), **changed})
+
+
+def write_paths(study: optuna.Study, data: str, unsup: str | None) -> None:
+    study.set_user_attr(PATHS, {"data": data, "unsup": unsup})
+
+
+def write_presets(study: optuna.Study, names: list[str]) -> None:
+    study.set_user_attr(PRESETS, names)
+
+
+def write_baseline(study: optuna.Study, result: dict[str, Any]) -> None:
+    study.set_user_attr(BASELINE, result)
+
+
+def write_rerun(study: optuna.Study, number: int, result: dict[str, Any], all_data: bool) -> None:
+    """Finished trials are read-only in Optuna's storages: a rerun is kept as a study attr named
+    after the trial, which the dashboard lists and analysis joins to the trial."""
+    study.set_user_attr(f"{RERUN}:{number}{':all-data' if all_data else ''}", result)
+
+
+def mark_rerun_started(study: optuna.Study) -> None:
+    study.set_user_attr(RERUN_STARTED, time.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -1,0 +1,69 @@
+"""Samplers and pruners (search/strategy.py): each name builds what it says, and seeds hold."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from search import strategy
+from tests.conftest import TINY, load
+
+Pruned = optuna.trial.TrialState.PRUNED
+
+
+@pytest.mark.parametrize("sampler", ["random", "qmc", "cmaes"])
+def test_other_samplers(run, sampler):
+    assert run("--trials", "2", "--epochs", "1", "--sampler", sampler, "--seed", "0") == 0
+
+
+def test_unknown_sampler_and_pruner_names():
+    with pytest.raises(ValueError, match="Unknown sampler 'x'"):
+        strategy.make_sampler("x", None)
+    with pytest.raises(ValueError, match="Unknown pruner 'x'"):
+        strategy.make_pruner("x", 3)
+
+
+def test_chance_level_trials_are_pruned_after_the_warmup():
+    study = optuna.create_study(pruner=strategy.ChanceLevelPruner(optuna.pruners.NopPruner()))
+    stuck, learning = study.ask(), study.ask()
+    curves = {stuck: [0.50, 0.51], learning: [0.55, 0.74]}
+    for step in (1, 2):
+        for trial, accuracy in curves.items():
+            # what the objective's pruning callback stores before it asks should_prune()
+            trial.set_user_attr("curves", {"val_accuracy": accuracy[:step]})
+            trial.report(2.0, step)  # a val_loss far above ln 2 (L2 penalty) prunes nothing
+        assert stuck.should_prune() is (step >= 2)
+        assert learning.should_prune() is False
+    assert isinstance(strategy.make_pruner("median", 5), strategy.ChanceLevelPruner)
+    assert isinstance(strategy.make_pruner("none", 5), optuna.pruners.NopPruner)
+
+
+def test_gp_sampler_runs_where_its_extra_is_installed(run):
+    """``--sampler gp`` needs the ``[gp]`` extra (PyTorch, SciPy); without it, a clear error."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match=r"pip install -e '.\[gp\]'"):
+            strategy.make_sampler("gp", 0)
+    else:
+        assert run("--trials", "2", "--epochs", "1", "--sampler", "gp", "--seed", "0") == 0
+
+
+def test_seeded_runs_propose_equal_params(run):
+    assert run("--trials", "3", "--seed", "11", study="a") == 0
+    assert run("--trials", "3", "--seed", "11", study="b") == 0
+    a, b = load(run.storage, "a"), load(run.storage, "b")
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.user_attrs["seed"] for t in a.trials] == [11, 12, 13]
+
+
+def test_a_resumed_seeded_study_does_not_draw_its_first_trials_again(run):
+    """A seeded sampler restarts its random stream in every process: a resumed study (and
+    each fresh process of --trials-per-process) seeds it with the trials already run."""
+    for total in ("2", "4"):
+        assert (
+            run("--trials", total, "--sampler", "random", "--seed", "0", space=f"{TINY}:continuous")
+            == 0
+        )
+    drawn = [t.params["dropout"] for t in load(run.storage).trials]
+    assert len(set(drawn)) == 4, drawn

@@ -1,0 +1,146 @@
+"""The study (search/study.py): created or resumed, its identity kept, presets queued once."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import optuna
+import pytest
+
+from search.optimize import main
+from search.study import StudySettings, create_or_resume
+from tests.conftest import load
+
+Pruned = optuna.trial.TrialState.PRUNED
+
+
+def test_resume_adds_trials_to_the_same_study_up_to_the_total(run, capsys):
+    assert run("--trials", "2") == 0
+    assert run("--trials", "4") == 0
+    assert len(load(run.storage).trials) == 4
+    assert run("--trials", "4") == 0
+    assert "already has 4 >= 4 finished trials" in capsys.readouterr().out
+
+
+def test_resume_takes_the_studys_settings_and_data_without_retyping(
+    run, imdb_dir, monkeypatch, capsys
+):
+    """``--study NAME`` alone resumes with what the study stored, its data path included;
+    an option given again overrides (a search setting, recorded) or is refused (identity)."""
+    assert run("--trials", "1", "--seed", "3", "--val-split", "0.25", "--pruner", "median") == 0
+    monkeypatch.delenv("IMDB_DATA", raising=False)  # no other way to the data than the study
+    capsys.readouterr()
+    assert main(["--study", "t", "--storage", run.storage, "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"data={imdb_dir}" in out and "epochs=2" in out and "maxlen=16" in out
+    assert "pruner=median" in out and "seed=3" in out and "val-split=0.25" in out
+    study = load(run.storage)
+    assert len(study.trials) == 2 and "settings_changes" not in study.user_attrs
+    assert main(["--study", "t", "--storage", run.storage, "--trials", "3", "--maxlen", "20"]) == 2
+    assert "maxlen" in capsys.readouterr().err and len(load(run.storage).trials) == 2
+
+
+def test_a_study_that_stored_the_old_data_checksum_resumes_and_is_upgraded(run, imdb_dir):
+    """Studies identified their data by file times (folders) before content digests."""
+    from search.data import legacy_checksum
+
+    assert run("--trials", "1") == 0
+    study = load(run.storage)
+    settings = study.user_attrs["settings"]
+    new = settings["data"]["checksum"]
+    old = {**settings, "data": {**settings["data"], "checksum": legacy_checksum(imdb_dir)}}
+    study.set_user_attr("settings", old)
+    assert run("--trials", "2") == 0
+    assert load(run.storage).user_attrs["settings"]["data"]["checksum"] == new
+
+
+def test_presets_are_the_first_trials_and_are_not_enqueued_twice(run, capsys):
+    """The configurations measured here come first, then the seed study's."""
+    from search.presets import MEASURED, PRESETS, SEED_DATA, get_preset
+    from spaces.default import point
+
+    tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--epochs", "1"]
+    assert run("--trials", "2", *tokenize, space="default") == 0
+    assert "enqueued presets as the first trials" in capsys.readouterr().out
+    study = load(run.storage)
+    names, points = [], []
+    for name in [*MEASURED, *PRESETS]:  # a preset that is another's point is queued once
+        if point(full(get_preset(name).params), **SEED_DATA) not in points:
+            names.append(name)
+            points.append(point(full(get_preset(name).params), **SEED_DATA))
+    assert names[0] == "domain_pooled"
+    assert len(study.trials) == len(names)  # 2 run, the others wait their turn
+    assert [t.user_attrs["preset"] for t in study.trials] == names
+    for trial, name in zip(study.trials[:2], names, strict=False):
+        assert trial.state.is_finished()
+        assert trial.params == point(full(get_preset(name).params), **SEED_DATA)
+    assert study.trials[0].params["embedding"] == "domain_tuned"
+    assert {t.state.name for t in study.trials[2:]} == {"WAITING"}
+    assert run("--trials", "3", *tokenize, space="default") == 0
+    assert "enqueued" not in capsys.readouterr().out
+    study = load(run.storage)
+    assert len(study.trials) == len(names) and study.trials[2].state.is_finished()
+
+
+def test_the_seed_space_queues_only_the_seed_presets():
+    import pytest
+
+    from search.presets import MEASURED, PRESETS, SEED_DATA
+    from spaces.seed import point
+
+    for preset in PRESETS.values():
+        point(full(preset.params), **SEED_DATA)
+    for preset in MEASURED.values():
+        with pytest.raises(ValueError, match="cannot express"):
+            point(full(preset.params), **SEED_DATA)
+
+
+def full(params: dict) -> dict:
+    """A preset's complete params, as ``point`` takes them."""
+    from search.params import ModelParams
+
+    return ModelParams.of(params).as_dict()
+
+
+def study_settings(tmp_path, **changes) -> StudySettings:
+    """Settings of a study that no test trains: for create_or_resume alone."""
+    from search.embeddings import VectorSettings
+
+    base = StudySettings(
+        study="s",
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        space="seed",
+        sampler="tpe",
+        pruner="median",
+        epochs=2,
+        seed=1,
+        vectors=VectorSettings().identity(),
+        data={"maxlen": 200, "checksum": "abc"},
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_a_study_made_before_the_vector_settings_still_resumes(tmp_path):
+    """Studies stored only ``glove``; the same GloVe source must resume, another must not."""
+    from search.embeddings import VectorSettings
+
+    settings = study_settings(tmp_path)
+    old = {**dataclasses.asdict(settings), "glove": "glove.6B.50d"}
+    del old["vectors"]
+    optuna.create_study(study_name="s", storage=settings.storage).set_user_attr("settings", old)
+    assert create_or_resume(settings).study_name == "s"
+    other = VectorSettings(glove="glove.6B.100d.txt").identity()
+    with pytest.raises(ValueError, match="vectors: study has"):
+        create_or_resume(dataclasses.replace(settings, vectors=other))
+
+
+def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="search")
+    create_or_resume(study_settings(tmp_path))
+    study = create_or_resume(study_settings(tmp_path, sampler="random", seed=None))
+    assert "sampler='random' (was 'tpe'), seed=None (was 1)" in caplog.text
+    assert study.user_attrs["settings"]["sampler"] == "random"
+    assert study.user_attrs["settings_changes"] == [
+        {"from_trial": 0, "sampler": "random", "seed": None}
+    ]
