@@ -89,7 +89,12 @@ def edge_flags(study: optuna.Study) -> pd.DataFrame:
 
 
 def plot_history(
-    frame: pd.DataFrame, path: Path, *, title: str, baseline: float | None = None
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    title: str,
+    baseline: float | None = None,
+    baseline_name: str = "linear baseline",
 ) -> Path:
     """val_loss (top) and val accuracy (bottom) against trial number and wall time, with the
     linear baseline's val accuracy as a line: the bar a searched model has to clear."""
@@ -116,7 +121,7 @@ def plot_history(
                     baseline,
                     color="tab:red",
                     linestyle="--",
-                    label=f"TF-IDF + logistic regression ({baseline:.4f})",
+                    label=f"{baseline_name} ({baseline:.4f})",
                 )
             ax.grid(alpha=0.3)
         axes[row, 0].set_ylabel(ylabel)
@@ -259,6 +264,7 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             out / "history.png",
             title=f"{study.study_name}: optimization history",
             baseline=(StudyAttrs.of(study).baseline or {}).get("val_accuracy"),
+            baseline_name=_short_name((StudyAttrs.of(study).baseline or {}).get("model", "")),
         ),
     ]
     complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -291,3 +297,8 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _short_name(model: str) -> str:
+    """A baseline's name for a legend: its words before the first comma or parenthesis."""
+    return model.split(" (")[0].split(",")[0] or "linear baseline"

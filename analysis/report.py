@@ -51,10 +51,10 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             + f"<br>{html.escape(params)}</p>"
         )
     attrs = StudyAttrs.of(study)
-    base = attrs.baseline
-    if base:
+    for base in attrs.baselines.values():
+        bar = " (the bar: the better on validation)" if base == attrs.baseline else ""
         body.append(
-            f"<p>Baseline to beat ({html.escape(base['model'])}, same split): val accuracy "
+            f"<p>Baseline to beat{bar}: {html.escape(base['model'])}, same split: val accuracy "
             f"{base['val_accuracy']:.4f}, test accuracy {base['test_accuracy']:.4f}</p>"
         )
     settings = attrs.settings

@@ -16,11 +16,15 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search import record
-from search.record import Record
+from search.record import Failure, Record
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 NOT_NEEDED = "not run: the study's total was reached by other workers' trials"
 DIVERGED = "loss became NaN/inf (TerminateOnNaN stopped training)"  # a bad point, not a bug
+
+
+# failures that say nothing about the search: a diverged point, a trial another worker made moot
+NOT_COUNTED = (Failure.NOT_NEEDED, Failure.DIVERGED)
 
 
 class NotNeeded(Exception):
@@ -64,7 +68,7 @@ class Budget:
             if t.number <= trial.number
         ]
         if self.finished(study) + len(ahead) > self.total:
-            record.write(trial, fail_reason=NOT_NEEDED)
+            record.write(trial, fail_reason=NOT_NEEDED, failure=Failure.NOT_NEEDED)
             raise NotNeeded(NOT_NEEDED)
 
     @property
@@ -77,13 +81,13 @@ class Budget:
         return self.per_process is not None and self.ran_in_process >= self.per_process
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        reason = Record.of(trial).fail_reason or ""
+        r = Record.of(trial)
         self.ran_in_process += 1
         if trial.state in FINISHED:
             self.failures, self.finished_here = 0, self.finished_here + 1
-        elif trial.state == TrialState.FAIL and reason not in (NOT_NEEDED, DIVERGED):
+        elif trial.state == TrialState.FAIL and r.failure not in NOT_COUNTED:
             self.failures, self.failed_here = self.failures + 1, self.failed_here + 1
-            self.last_failure = f"trial {trial.number}: {reason or 'no reason recorded'}"
+            self.last_failure = f"trial {trial.number}: {r.fail_reason or 'no reason recorded'}"
         left = self.left(study)
         if self.broken or self.process_done or (left is not None and left <= 0):
             study.stop()

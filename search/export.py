@@ -19,9 +19,11 @@ own accuracy on the raw test reviews, so the cost of that difference is measured
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,20 +63,49 @@ def text_model(model, params: ModelParams | Mapping[str, Any], data: Dataset):
     return exported
 
 
-def predict_texts(model, texts: list[str], batch_size: int = 256) -> np.ndarray:
+def predict_texts(
+    model, texts: list[str], batch_size: int = 256, max_chars: int = 400_000
+) -> np.ndarray:
     """P(positive) for each raw text, as a flat float array.
 
-    Texts are batched by length, so a batch pads little (the export masks padding anyway).
+    Texts are batched by length, so a batch pads little (the export masks padding anyway), and a
+    batch holds at most ``max_chars`` characters of its longest text per row, so memory stays
+    bounded however long the reviews are.
     """
     import tensorflow as tf
 
-    order = np.argsort([len(text) for text in texts], kind="stable")
+    lengths = [len(text) for text in texts]
     out = np.empty(len(texts), dtype=np.float32)
-    for start in range(0, len(texts), batch_size):
-        index = order[start : start + batch_size]
+    for index in length_batches(lengths, batch_size, max_chars):
         batch = tf.constant([texts[i] for i in index])
         out[index] = model.predict_on_batch(batch).reshape(-1)
     return out
+
+
+def length_batches(lengths: list[int], batch_size: int, max_chars: int) -> list[np.ndarray]:
+    """Indices of texts, shortest first, in batches of at most ``batch_size`` whose rows, each
+    padded to the batch's longest, hold at most ``max_chars`` characters (one text at least)."""
+    order = np.argsort(lengths, kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < batch_size:
+            if (end - start + 1) * lengths[order[end]] > max_chars:
+                break
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
+def check_output(model, where: str) -> None:
+    """A raw-text model of this project gives one probability per review."""
+    shape = tuple(model.outputs[0].shape)[1:]
+    if len(model.outputs) != 1 or shape not in ((), (1,)):
+        raise ValueError(
+            f"{where} gives {len(model.outputs)} output(s) of shape {shape}, not one probability "
+            "per review; use a model exported by python -m search.rerun"
+        )
 
 
 def versions() -> dict[str, str]:
@@ -87,11 +118,67 @@ def versions() -> dict[str, str]:
 
 def save(exported, path: Path, card: dict[str, Any], *, overwrite: bool = False) -> Path:
     """Write ``path`` and its model card ``path.with_suffix('.json')``; never overwrite an
-    existing model unless asked."""
+    existing model unless asked. Both are written to temporary files and renamed into place,
+    so a kill during the export leaves the previous model (or none), never half of one."""
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it")
     writable_folder(path.parent)
-    exported.save(path)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.keras")  # Keras wants .keras
+    try:
+        exported.save(partial)
+        _write_card(partial.with_suffix(".json"), path, card)
+        os.replace(partial, path)
+        os.replace(partial.with_suffix(".json"), path.with_suffix(".json"))
+    finally:
+        for leftover in (partial, partial.with_suffix(".json")):
+            leftover.unlink(missing_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def claimed(paths: list[Path]) -> Iterator[None]:
+    """Hold ``paths`` for one writer: a second command that would write one of them (two
+    reruns of one study, say) is refused at its start, not after minutes of training. A claim
+    left by a killed process (its PID gone) is taken over."""
+    held = []
+    try:
+        for path in paths:
+            _claim(path.with_name(f".{path.name}.lock"))
+            held.append(path.with_name(f".{path.name}.lock"))
+        yield
+    finally:
+        for lock in held:
+            lock.unlink(missing_ok=True)
+
+
+def _claim(lock: Path) -> None:
+    for _ in range(2):
+        try:
+            with open(lock, "x") as handle:
+                handle.write(str(os.getpid()))
+            return
+        except FileExistsError:
+            owner = lock.read_text().strip() if lock.exists() else ""
+            if owner.isdigit() and _alive(int(owner)):
+                raise ValueError(
+                    f"{str(lock.parent / lock.name[1:-5])!r} is being written by another "
+                    f"command (PID {owner}); wait for it to finish, or write elsewhere (--out)"
+                ) from None
+            lock.unlink(missing_ok=True)  # its writer is gone
+    raise ValueError(f"cannot claim {str(lock)!r}; remove it if no command is writing there")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_card(target: Path, path: Path, card: dict[str, Any]) -> None:
     card = {
         **card,
         "file": path.name,
@@ -99,8 +186,7 @@ def save(exported, path: Path, card: dict[str, Any], *, overwrite: bool = False)
         "versions": versions(),
         "usage": ("keras.models.load_model(path).predict(tf.constant([text])) -> P(positive)"),
     }
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=_plain) + "\n")
-    return path
+    target.write_text(json.dumps(card, indent=2, default=_plain) + "\n")
 
 
 def _plain(value: Any) -> Any:

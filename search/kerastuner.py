@@ -129,7 +129,7 @@ def _hypermodel_class():
                 note=lambda body: self.trial.update(note=body),
             )
             if record.diverged(result.history):
-                attrs["fail_reason"] = DIVERGED
+                attrs.update(fail_reason=DIVERGED, failure=record.Failure.DIVERGED)
                 raise keras_tuner.errors.FailedTrialError(DIVERGED)
             return {"val_loss": attrs["val_loss"], "val_accuracy": attrs["val_accuracy"]}
 
@@ -219,6 +219,7 @@ def to_optuna(kt_trial, run: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
     if not complete:
         message = (getattr(kt_trial, "message", None) or "").strip().splitlines()
         attrs.setdefault("fail_reason", message[-1] if message else f"KerasTuner {status}")
+        attrs.setdefault("failure", record.Failure.ERROR)
     frozen = optuna.trial.create_trial(
         state=optuna.trial.TrialState.COMPLETE if complete else optuna.trial.TrialState.FAIL,
         value=min(intermediate.values()) if complete else None,

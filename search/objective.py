@@ -19,7 +19,7 @@ from search.budget import DIVERGED
 from search.data import Dataset
 from search.embeddings import VectorSettings
 from search.params import ModelParams
-from search.record import MONITOR
+from search.record import MONITOR, Failure
 from spaces import OptunaSuggester, Space
 
 
@@ -103,13 +103,13 @@ def make_objective(
         except optuna.TrialPruned:
             raise
         except interrupt.Interrupted as exc:  # Optuna marks it FAIL and re-raises it
-            write(fail_reason=str(exc))
+            write(fail_reason=str(exc), failure=Failure.INTERRUPTED)
             raise
         except Exception as exc:
-            write(fail_reason=f"{type(exc).__name__}: {exc}")
+            write(fail_reason=f"{type(exc).__name__}: {exc}", failure=Failure.ERROR)
             raise
         if record.diverged(result.history):
-            write(fail_reason=DIVERGED)
+            write(fail_reason=DIVERGED, failure=Failure.DIVERGED)
             return math.nan  # Optuna records a NaN objective as FAIL and goes on
         return min(result.history[MONITOR])
 

@@ -33,6 +33,9 @@ def load(path: Path):
             f"{str(path)!r} takes {model.inputs[0].dtype} input, not raw text; "
             "use a model exported by python -m search.rerun"
         )
+    from search.export import check_output
+
+    check_output(model, repr(str(path)))
     return model
 
 
@@ -93,7 +96,10 @@ def _main(argv: list[str] | None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    empty = sum(1 for text in texts if not text.strip())
     texts = [text for text in texts if text.strip()]
+    if empty and texts:
+        print(f"note: {empty} empty review(s) skipped: no words to classify", file=sys.stderr)
     if not texts:
         print(
             "error: no review to classify; pass texts, --file FILE or lines on standard input",

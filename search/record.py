@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 MONITOR = "val_loss"  # the objective every engine minimises, and the metric pruners watch
@@ -19,6 +20,15 @@ MONITOR = "val_loss"  # the objective every engine minimises, and the metric pru
 # one attr they made a line 3,600 px wide on optuna-dashboard's trial page
 CURVE = "curve_"
 DIGITS = 5
+
+
+class Failure(StrEnum):
+    """Why a trial failed, as a value the budget can count on (the reason text is for people)."""
+
+    ERROR = "error"  # an exception in the space, the build or the fit
+    DIVERGED = "diverged"  # a NaN/inf loss: a bad point of the space, not a broken search
+    INTERRUPTED = "interrupted"  # SIGINT/SIGTERM
+    NOT_NEEDED = "not_needed"  # the study's total was reached by other workers' trials
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class Record:
     fit_seconds: float = 0.0  # training only, not data or model assembly
     samples_per_second: float = 0.0
     fail_reason: str | None = None
+    failure: str | None = None  # a ``Failure`` value
     stopped_by: str | None = None  # "timeout" when the study's budget ended it
     preset: str | None = None  # a queued preset's name
     worker: int | None = None  # --workers: which process ran it

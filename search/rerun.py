@@ -271,50 +271,56 @@ def rerun(
     test and export each, record the figures in the study; ``report(row)`` after each,
     ``progress(line)`` after each epoch."""
     settings = study_settings(study)
-    for trial in trials:
-        check_writable(model_path(out, study.study_name, trial.number, all_data), overwrite)
-    stored = StudyAttrs.of(study).paths  # where the study's data was, if still there
-    if data is None and stored.get("data") and Path(stored["data"]).exists():
-        data = stored["data"]
-    if unsup is None and stored.get("unsup") and Path(stored["unsup"]).exists():
-        unsup = stored["unsup"]
-    data_settings = DataSettings(**{k: v for k, v in settings["data"].items() if k != "checksum"})
-    dataset = load_imdb(data, data_settings)
-    if not force and not same_data(settings["data"]["checksum"], dataset.source, dataset.checksum):
-        raise ValueError(
-            f"the data at {dataset.source} is not the study's (checksum "
-            f"{dataset.checksum[:12]}, the study's {settings['data']['checksum'][:12]}): pass "
-            "the data the study ran on, or --force to rerun on this data anyway"
+    paths = [model_path(out, study.study_name, t.number, all_data) for t in trials]
+    for path in paths:
+        check_writable(path, overwrite)
+    with export.claimed(paths):  # a second rerun of these trials is refused now, not at export
+        stored = StudyAttrs.of(study).paths  # where the study's data was, if still there
+        if data is None and stored.get("data") and Path(stored["data"]).exists():
+            data = stored["data"]
+        if unsup is None and stored.get("unsup") and Path(stored["unsup"]).exists():
+            unsup = stored["unsup"]
+        data_settings = DataSettings(
+            **{k: v for k, v in settings["data"].items() if k != "checksum"}
         )
-    try:  # the rerun is stored after minutes of training: find out now if the study is writable
-        study_attrs.mark_rerun_started(study)  # a real write
-    except Exception as exc:
-        cause = storage_failure(exc) or exc
-        raise StudyNotWritable(str(cause).splitlines()[0] or type(cause).__name__) from exc
-    test_texts = read_reviews(Path(dataset.source))["test"].texts
-    rows = []
-    for trial in trials:
-        row = rerun_trial(
-            study,
-            trial,
-            dataset,
-            test_texts,
-            vectors=VectorSettings.from_study(settings, unsup),
-            out=out,
-            all_data=all_data,
-            overwrite=overwrite,
-            verbose=verbose,
-            progress=progress,
-        )
-        report(row)
-        base = StudyAttrs.of(study).baseline
-        if base:
-            log.info(
-                f"  baseline ({base['model']}) test_acc {base['test_accuracy']:.4f}: the rerun is "
-                f"{row['test_accuracy'] - base['test_accuracy']:+.4f}"
+        dataset = load_imdb(data, data_settings)
+        if not force and not same_data(
+            settings["data"]["checksum"], dataset.source, dataset.checksum
+        ):
+            raise ValueError(
+                f"the data at {dataset.source} is not the study's (checksum "
+                f"{dataset.checksum[:12]}, the study's {settings['data']['checksum'][:12]}): pass "
+                "the data the study ran on, or --force to rerun on this data anyway"
             )
-        rows.append(row)
-    return rows
+        try:  # the rerun is stored after minutes of training: is the study writable?
+            study_attrs.mark_rerun_started(study)  # a real write
+        except Exception as exc:
+            cause = storage_failure(exc) or exc
+            raise StudyNotWritable(str(cause).splitlines()[0] or type(cause).__name__) from exc
+        test_texts = read_reviews(Path(dataset.source))["test"].texts
+        rows = []
+        for trial in trials:
+            row = rerun_trial(
+                study,
+                trial,
+                dataset,
+                test_texts,
+                vectors=VectorSettings.from_study(settings, unsup),
+                out=out,
+                all_data=all_data,
+                overwrite=overwrite,
+                verbose=verbose,
+                progress=progress,
+            )
+            report(row)
+            base = StudyAttrs.of(study).baseline
+            if base:
+                log.info(
+                    f"  baseline ({base['model']}) test_acc {base['test_accuracy']:.4f}: "
+                    f"the rerun is {row['test_accuracy'] - base['test_accuracy']:+.4f}"
+                )
+            rows.append(row)
+        return rows
 
 
 def main(argv: list[str] | None = None) -> int:

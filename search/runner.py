@@ -56,18 +56,10 @@ def run(
     With ``fresh_every``, raises ``fresh.FreshProcess`` after that many trials while trials are
     left; ``carried`` is what the run's previous process handed over (``search.fresh``)."""
     workers.limit_threads()  # a worker of --workers N: its share of the cores
-    storage = settings.storage_url
-    new_file = sqlite_file(storage)
-    new_file = new_file if new_file and not new_file.exists() else None
-    try:
-        ready = prepare(settings, new_file)
-    except Exception:
-        if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
-            new_file.unlink()  # a failed first command leaves no empty study file behind
-        raise
+    ready = _prepare_or_clean_up(settings)
     study, settings = ready.study, ready.settings
     if baseline.stored(study) is not None:
-        log.info(baseline.describe(baseline.stored(study)))
+        log.info(baseline.describe_all(study))
     fail_stale(study)  # trials of workers that died since the last run: FAIL, queued again
     budget = Budget(settings.total, settings.max_failures, per_process=fresh_every)
     if carried is not None:
@@ -81,24 +73,41 @@ def run(
             "pass a larger --trials to add more"
         )
         return study
-
     started = carried.started if carried else time.time()
     start = time.perf_counter() - (time.time() - started)  # the run's, over all its processes
-    if settings.workers > 1:
-        code = _run_workers(settings, study, budget)
-        if code in (130, 143):
-            raise RunInterrupted(interrupt.Interrupted(code - 128), study)
-        if code:
-            raise SearchBroken(f"a worker exited with status {code}", study)
-        return study
-
     deadline = fresh.monotonic_deadline(carried, settings.timeout)
+    if settings.workers > 1:
+        _run_workers(settings, study, budget)
+        return study
     if settings.engine == "kerastuner":
         from search import kerastuner
 
         kerastuner.run(ready, deadline=deadline, on_trial=show_trial, progress=_progress(settings))
-        log.info(f"\nfinished in {time.perf_counter() - start:.0f}s")
-        return study
+    else:
+        _run_trials(ready, budget, deadline, start)
+        if _goes_on_fresh(budget, study, deadline):
+            raise fresh.FreshProcess(_carried(settings, budget, started, deadline))
+    log.info(f"\nfinished in {time.perf_counter() - start:.0f}s")
+    return study
+
+
+def _prepare_or_clean_up(settings: RunSettings) -> Prepared:
+    """``prepare``; a failed first command leaves no empty SQLite file behind."""
+    storage = settings.storage_url
+    new_file = sqlite_file(storage)
+    new_file = new_file if new_file and not new_file.exists() else None
+    try:
+        return prepare(settings, new_file)
+    except Exception:
+        if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
+            new_file.unlink()
+        raise
+
+
+def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: float) -> None:
+    """The Optuna engine in this process: the loop over the objective, signals answered
+    between batches; raises ``RunInterrupted`` or ``SearchBroken``."""
+    settings, study = ready.settings, ready.study
     objective = make_objective(
         ready.space,
         ready.data,
@@ -126,24 +135,28 @@ def run(
         raise RunInterrupted(exc, study) from None
     if budget.error():
         raise SearchBroken(budget.error(), study)
+
+
+def _goes_on_fresh(budget: Budget, study: optuna.Study, deadline: float | None) -> bool:
+    """This process ran its trials, and the run has trials and time left."""
     left = budget.left(study)
-    if (
-        budget.process_done
-        and (left is None or left > 0)
-        and (deadline is None or deadline > time.monotonic())
-    ):
-        raise fresh.FreshProcess(
-            fresh.Carried(
-                settings=dataclasses.asdict(settings),
-                started=started,
-                deadline=None if deadline is None else time.time() + deadline - time.monotonic(),
-                failures=budget.failures,
-                finished=budget.finished_here,
-                failed=budget.failed_here,
-            )
-        )
-    log.info(f"\nfinished in {time.perf_counter() - start:.0f}s")
-    return study
+    time_left = deadline is None or deadline > time.monotonic()
+    return budget.process_done and (left is None or left > 0) and time_left
+
+
+def _carried(
+    settings: RunSettings, budget: Budget, started: float, deadline: float | None
+) -> fresh.Carried:
+    """What the next process of this run needs: wall-clock times, since a monotonic clock
+    does not survive exec."""
+    return fresh.Carried(
+        settings=dataclasses.asdict(settings),
+        started=started,
+        deadline=None if deadline is None else time.time() + deadline - time.monotonic(),
+        failures=budget.failures,
+        finished=budget.finished_here,
+        failed=budget.failed_here,
+    )
 
 
 def _progress(settings: RunSettings):
@@ -215,6 +228,20 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
         ),
         opened,
     )
+    _fill(study, settings, data, data_settings, vectors, new_file)
+    return Prepared(study, settings, space, data, vectors)
+
+
+def _fill(
+    study: optuna.Study,
+    settings: RunSettings,
+    data: Dataset,
+    data_settings,
+    vectors: VectorSettings,
+    new_file: Path | None,
+) -> None:
+    """What a study needs besides its settings before trials run: where this machine keeps its
+    data, the presets as its first trials, this process's sampler, the baselines."""
     # where this machine keeps the data (not its identity): search.rerun finds it here
     study_attrs.write_paths(
         study,
@@ -223,7 +250,7 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
     )
     if new_file is not None:  # a relative default path depends on the current folder
         log.info(f"created {new_file.resolve()} for study {settings.study!r}")
-    if settings.enqueue_presets is not False and optuna_engine:
+    if settings.enqueue_presets is not False and settings.engine == "optuna":
         enqueued = enqueue_presets(study, settings.space)
         if enqueued:
             log.info(f"enqueued presets as the first trials: {enqueued}")
@@ -237,13 +264,13 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
     warm = len(study_attrs.StudyAttrs.of(study).presets_enqueued)
     seed = sampler_seed(study, settings.sampler, settings.seed)
     study.sampler = make_sampler(settings.sampler, seed, startup=5 + warm)
-    if not settings.no_baseline and baseline.stored(study) is None:
-        log.info("baseline: TF-IDF + logistic regression on the same split (once per study)")
-        baseline.store(study, baseline.run_baseline(data.source, data_settings))
-    return Prepared(study, settings, space, data, vectors)
+    missing = baseline.missing(study)
+    if not settings.no_baseline and missing:
+        log.info(f"baselines: {', '.join(missing)} on the same split (once per study)")
+        baseline.store(study, baseline.run_baselines(data.source, data_settings, only=missing))
 
 
-def _run_workers(settings: RunSettings, study: optuna.Study, budget: Budget) -> int:
+def _run_workers(settings: RunSettings, study: optuna.Study, budget: Budget) -> None:
     """``--workers N``: the study is ready (presets queued, baseline stored); N processes run it,
     each with these settings, but one worker each, no baseline and no presets to queue."""
     if settings.storage_url.startswith("sqlite"):
@@ -259,4 +286,7 @@ def _run_workers(settings: RunSettings, study: optuna.Study, budget: Budget) -> 
             each, settings.workers, lambda: f"{budget.finished(study)}{total} finished"
         )
     fail_stale(study)
-    return code
+    if code in (130, 143):
+        raise RunInterrupted(interrupt.Interrupted(code - 128), study)
+    if code:
+        raise SearchBroken(f"a worker exited with status {code}", study)

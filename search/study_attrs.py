@@ -7,7 +7,9 @@ written here only, as ``search.record`` does for a trial's. Keras-free, so analy
     objective         the value's meaning, for the dashboard
     paths             where this machine keeps the data: {"data": ..., "unsup": ...}
     presets_enqueued  the names of the presets queued as its first trials
-    baseline          the linear baseline on the same split (``search.baseline``)
+    baselines         the linear baselines on the same split, by name (``search.baseline``)
+    baseline          the bar: the one of them with the better validation accuracy (studies
+                      made before there were two hold only this, the TF-IDF model)
     rerun:N           trial N's rerun: test metrics and the exported model's path
     rerun:N:all-data  the same, trained on train + validation
     rerun_started     when the last rerun began (a write that proves the study writable)
@@ -27,6 +29,7 @@ OBJECTIVE = "objective"
 PATHS = "paths"
 PRESETS = "presets_enqueued"
 BASELINE = "baseline"
+BASELINES = "baselines"
 RERUN = "rerun"
 RERUN_STARTED = "rerun_started"
 
@@ -39,7 +42,7 @@ class StudyAttrs:
     settings_changes: list[dict[str, Any]] = field(default_factory=list)
     paths: dict[str, Any] = field(default_factory=dict)
     presets_enqueued: list[str] = field(default_factory=list)
-    baseline: dict[str, Any] | None = None
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     reruns: dict[int, dict[str, Any]] = field(default_factory=dict)  # train-split reruns
     reruns_all_data: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -60,10 +63,15 @@ class StudyAttrs:
             settings_changes=attrs.get(SETTINGS_CHANGES) or [],
             paths=attrs.get(PATHS) or {},
             presets_enqueued=attrs.get(PRESETS) or [],
-            baseline=attrs.get(BASELINE),
+            baselines=attrs.get(BASELINES) or _old_baseline(attrs.get(BASELINE)),
             reruns=reruns,
             reruns_all_data=all_data,
         )
+
+    @property
+    def baseline(self) -> dict[str, Any] | None:
+        """The bar: the baseline with the better validation accuracy (None: none stored)."""
+        return max(self.baselines.values(), key=lambda b: b["val_accuracy"], default=None)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -107,8 +115,14 @@ def write_presets(study: optuna.Study, names: list[str]) -> None:
     study.set_user_attr(PRESETS, names)
 
 
-def write_baseline(study: optuna.Study, result: dict[str, Any]) -> None:
-    study.set_user_attr(BASELINE, result)
+def write_baselines(study: optuna.Study, results: dict[str, dict[str, Any]]) -> None:
+    """Every baseline by name, and the bar under its own attr (the dashboard shows it)."""
+    study.set_user_attr(BASELINES, results)
+    study.set_user_attr(BASELINE, StudyAttrs(baselines=results).baseline)
+
+
+def _old_baseline(result: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    return {} if result is None else {"tfidf": result}
 
 
 def write_rerun(study: optuna.Study, number: int, result: dict[str, Any], all_data: bool) -> None:

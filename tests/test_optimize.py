@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import optuna
 import pytest
 
@@ -100,3 +102,15 @@ def test_bad_inputs_are_clear_errors_and_lose_nothing(run, capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["--trials", "1", "--trials-per-process", "-1"])
     assert "--trials-per-process -1: expected 0 (never)" in capsys.readouterr().err
+
+
+def test_the_timeout_bounds_the_run_and_ends_the_trial_it_would_overrun(run, capsys):
+    """No trial starts after --timeout; the one running when it passes ends at its epoch, with
+    what it trained kept. Fifty tiny trials take minutes: the timeout must end the run well
+    before."""
+    start = time.monotonic()
+    assert run("--trials", "50", "--timeout", "4", "--seed", "0", "--no-baseline") == 0
+    took = time.monotonic() - start
+    trials = load(run.storage).trials
+    assert 1 <= len(trials) < 50 and took < 60, (len(trials), took)
+    assert "finished in" in capsys.readouterr().out

@@ -26,9 +26,21 @@ def test_arguments_give_label_and_probability(model_file, capsys):
     assert predict.main([str(model_file), "wonderful superb great film", "awful boring waste"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
-    label, probability, text = lines[0].split("\t")
-    assert label in ("positive", "negative") and 0 < float(probability) < 1
+    (good, p_good, text), (bad, p_bad, _) = (line.split("\t") for line in lines)
+    # the tiny reviews carry their label in cue words: the model must have learned which way
+    assert (good, bad) == ("positive", "negative") and float(p_good) > 0.5 > float(p_bad)
     assert text == "wonderful superb great film"
+    # --threshold moves the line between the labels, not the probabilities
+    argv = [str(model_file), "wonderful superb great film", "awful boring waste"]
+    assert predict.main([*argv, "--threshold", "0"]) == 0
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "positive",
+        "positive",
+    ]
+    assert predict.main([*argv, "--threshold", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in out] == ["negative", "negative"]
+    assert [line.split("\t")[1] for line in out] == [p_good, p_bad]
 
 
 def test_file_and_json(model_file, tmp_path, capsys):
