@@ -34,6 +34,7 @@ ENV_VAR = "IMDB_DATA"
 CACHE_ENV = "LSTM_SEARCH_CACHE"
 CACHE_VERSION = 1  # bump when the tokenisation changes, so old caches are not read back
 
+RATINGS = {"pos": range(7, 11), "neg": range(1, 5)}  # the official layout's; 5 and 6 are left out
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -281,10 +282,19 @@ def read_reviews(source: Path) -> dict[str, Reviews]:
     found: dict[tuple[str, str], list[tuple[str, str]]] = {
         (s, c): [] for s in ("train", "test") for c in ("pos", "neg")
     }
+    where = str(source) if source.is_dir() else f"archive {str(source)!r}"
+    misrated = []
     for name, raw in members(source):
         split, label, rid, rating = _MEMBER.search(name).groups()
+        if int(rating) not in RATINGS[label]:
+            misrated.append(name)
         found[split, label].append((f"{rid}_{rating}", _decode(raw, f"{name} in {str(source)!r}")))
-    where = str(source) if source.is_dir() else f"archive {str(source)!r}"
+    if misrated:
+        raise ValueError(
+            f"{len(misrated)} review(s) in {where} rated outside their folder's range (first: "
+            f"{misrated[0]}); the official layout has ratings 7-10 in pos/ and 1-4 in neg/: "
+            "move or remove them"
+        )
     if not any(found.values()):
         raise ValueError(
             "No reviews in the official layout "
@@ -386,6 +396,11 @@ def tokenize(
     vectorizer.adapt(
         tf.data.Dataset.from_tensor_slices([clean(t) for t in train_texts]).batch(1024)
     )
+    if len(vectorizer.get_vocabulary()) <= 2:  # only padding and [UNK]
+        raise ValueError(
+            f"the {len(train_texts)} training reviews hold no words to learn a vocabulary from "
+            "(every review is empty); check the data"
+        )
     encoded = []
     for texts in [train_texts, *other]:
         ragged = vectorizer(tf.constant([clean(t) for t in texts]))
@@ -455,13 +470,19 @@ def _save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise
 
 
-def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
+def load_cache(path: Path, names: tuple[str, ...] = ()) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache file, or None (rebuild it) when it is missing, unreadable or lacks
+    one of ``names``."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            arrays = {name: npz[name] for name in npz.files}
+        missing = set(names) - set(arrays)
+        if missing:
+            raise KeyError(f"{str(path)!r} lacks {sorted(missing)}")
+        return arrays
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return None
-    except Exception:  # unreadable (e.g. truncated by a crash of an older writer): rebuild it
+    except Exception:  # unreadable (truncated by a crash of an older writer, other arrays)
         try:
             path.unlink(missing_ok=True)
         except OSError:
@@ -495,7 +516,8 @@ def load_imdb(
     digest = checksum(source)
     cache_file = Path(cache_dir or default_cache_dir()) / f"imdb-{cache_key(digest, settings)}.npz"
 
-    arrays = _load_cache(cache_file) if use_cache else None
+    names = (*(f"{xy}_{s}" for s in _SPLITS for xy in "xy"), "vocabulary")
+    arrays = load_cache(cache_file, names) if use_cache else None
     if arrays is None:
         texts = read_splits(source, settings)
         vocabulary, (x_train, x_val, x_test) = tokenize(

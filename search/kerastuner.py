@@ -35,7 +35,7 @@ from search.embeddings import VectorSettings
 from search.errors import RunInterrupted, SearchBroken
 from search.params import ModelParams
 from search.settings import TUNERS  # noqa: F401  (the tuners `search` takes)
-from spaces import KerasTunerSuggester, Space
+from spaces import KerasTunerSuggester, Space, draw
 
 
 class RecordingSuggester:
@@ -91,7 +91,7 @@ def _hypermodel_class():
 
         def _params(self, hp) -> tuple[ModelParams, RecordingSuggester]:
             suggester = RecordingSuggester(KerasTunerSuggester(hp))
-            return ModelParams.of(self.space(suggester)), suggester
+            return ModelParams.of(draw(self.space, suggester)), suggester
 
         def build(self, hp):
             import keras

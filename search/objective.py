@@ -20,7 +20,7 @@ from search.data import Dataset
 from search.embeddings import VectorSettings
 from search.params import ModelParams
 from search.record import MONITOR, Failure
-from spaces import OptunaSuggester, Space
+from spaces import OptunaSuggester, Space, draw
 
 
 def pruning_callback(trial: optuna.Trial):
@@ -73,7 +73,7 @@ def make_objective(
         write(seed=trial_seed)
         try:
             interrupt.check()  # a signal between trials: do not start another
-            params = ModelParams.of(space(OptunaSuggester(trial)))
+            params = ModelParams.of(draw(space, OptunaSuggester(trial)))
             cut, model = engine_neutral.assemble(
                 params, data, seed=trial_seed, vectors=vectors, write=write
             )

@@ -35,7 +35,7 @@ from search.record import Record
 from search.storage import default_storage, load_study, storage_failure
 from search.study_attrs import StudyAttrs
 from search.trial import model_for, train_params, trial_data
-from spaces import OptunaSuggester, load_space
+from spaces import OptunaSuggester, draw, load_space
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def trial_params(trial: FrozenTrial, space_spec: str) -> ModelParams:
     """The model params of a stored trial, rebuilt through its space as a FixedTrial."""
     space = load_space(space_spec)
     return ModelParams.of(
-        space(OptunaSuggester(optuna.trial.FixedTrial(trial.params, trial.number)))
+        draw(space, OptunaSuggester(optuna.trial.FixedTrial(trial.params, trial.number)))
     )
 
 

@@ -8,11 +8,12 @@ thin adapters over these two steps, as KerasTuner splits ``HyperModel.build(hp)`
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from search import interrupt, record
@@ -80,6 +81,28 @@ def model_for(
     )
 
 
+class OutOfMemory(RuntimeError):
+    """A model too large for this machine: one line that names its sizes, instead of
+    TensorFlow's 34-line ResourceExhaustedError (a study records it as the trial's reason)."""
+
+
+@contextlib.contextmanager
+def memory_bounded(p: ModelParams) -> Iterator[None]:
+    """Turn an out-of-memory error while building or training ``p`` into ``OutOfMemory``."""
+    try:
+        yield
+    except Exception as exc:
+        if not isinstance(exc, MemoryError) and type(exc).__name__ != "ResourceExhaustedError":
+            raise
+        sizes = ", ".join(
+            f"{k}={getattr(p, k)}"
+            for k in ("lstm_units", "bidirectional", "embedding_dim", "batch_size", "maxlen")
+        )
+        raise OutOfMemory(
+            f"out of memory for a model with {sizes}; use smaller sizes, or a smaller batch"
+        ) from None
+
+
 def assemble(
     p: ModelParams, data: Dataset, *, seed: int, vectors: VectorSettings, write: Write
 ) -> tuple[Dataset, Any]:
@@ -89,7 +112,8 @@ def assemble(
     write(seed=seed)
     keras.utils.set_random_seed(seed)
     cut = trial_data(p, data)
-    model = model_for(p, cut, vectors=vectors)
+    with memory_bounded(p):
+        model = model_for(p, cut, vectors=vectors)
     write(param_count=int(model.count_params()))
     return cut, model
 
@@ -132,15 +156,16 @@ def train(
 
     start = time.perf_counter()
     try:
-        return fit(
-            model,
-            cut,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            batch_size=p.batch_size,
-            callbacks=[Live(), *callbacks],
-            history=history,
-        )
+        with memory_bounded(p):
+            return fit(
+                model,
+                cut,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                batch_size=p.batch_size,
+                callbacks=[Live(), *callbacks],
+                history=history,
+            )
     finally:
         write(**record.finished_fit(history, time.perf_counter() - start, len(cut.train.y)))
 
@@ -163,16 +188,17 @@ def train_params(
 
     p = ModelParams.of(params)
     keras.utils.set_random_seed(seed)
-    model = model_for(p, data, vectors=vectors)
     callbacks = [progress_callback(label, epochs, len(data.train.y), progress)] if progress else []
-    result = fit(
-        model,
-        data,
-        epochs=epochs,
-        batch_size=p.batch_size,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    with memory_bounded(p):
+        model = model_for(p, data, vectors=vectors)
+        result = fit(
+            model,
+            data,
+            epochs=epochs,
+            batch_size=p.batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     return model, result
 
 

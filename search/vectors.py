@@ -33,6 +33,7 @@ from search.data import (
     checksum,
     clean,
     default_cache_dir,
+    load_cache,
     load_imdb,
     members,
     read_splits,
@@ -167,9 +168,9 @@ def domain_vectors(data: Dataset, settings: VectorSettings, *, verbose: bool = T
     """The domain vectors for ``data``'s training split, from the cache or trained now."""
     unsup = resolve_unsup(settings.unsup, data.source)
     path = cache_path(data, settings, unsup_checksum(unsup))
-    if path.exists():
-        with np.load(path, allow_pickle=False) as npz:
-            return Vectors([str(w) for w in npz["words"]], npz["matrix"], "word2vec")
+    cached = load_cache(path, ("words", "matrix"))  # None: train them (again)
+    if cached is not None:
+        return Vectors([str(w) for w in cached["words"]], cached["matrix"], "word2vec")
     start = time.perf_counter()
     train, unlabeled = corpus(data, settings)
     if verbose:

@@ -28,6 +28,17 @@ class Suggester(Protocol):
 Space = Callable[[Suggester], dict[str, Any]]
 
 
+def draw(space: Space, suggester: Suggester) -> dict[str, Any]:
+    """``space(suggester)``; a space that calls ``sys.exit`` (a user's file run as a script,
+    say) is a failing space, not the end of the search: RuntimeError naming the exit code."""
+    try:
+        return space(suggester)
+    except SystemExit as exc:
+        raise RuntimeError(
+            f"the space called sys.exit({exc.code!r}); return params instead"
+        ) from None
+
+
 class OptunaSuggester:
     """Suggester over an ``optuna.Trial`` or ``optuna.trial.FixedTrial``."""
 

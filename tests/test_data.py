@@ -300,3 +300,32 @@ def test_the_data_cli_reports_a_missing_path_in_one_line(tmp_path, capsys):
     assert data_mod.main(["--data", missing]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: IMDB data not found") and missing in err
+
+
+@pytest.mark.parametrize(
+    "where, name", [("pos", "99_5.txt"), ("neg", "98_6.txt"), ("pos", "97_2.txt")]
+)
+def test_reviews_rated_outside_their_folders_range_are_refused(tmp_path, where, name):
+    root = make_imdb(tmp_path, n_train=4, n_test=2)
+    (root / "train" / where / name).write_text("a middling film", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"1 review\(s\) .*\(first: .*train/{where}/{name}\)"):
+        read_reviews(root)
+
+
+def test_an_archive_whose_reviews_are_all_empty_is_one_clear_error(tmp_path):
+    root = make_imdb(tmp_path, n_train=4, n_test=2, n_unsup=0)
+    for review in root.rglob("*.txt"):
+        review.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="training reviews hold no words"):
+        load_imdb(root, DataSettings(maxlen=8), use_cache=False)
+
+
+def test_a_cache_file_with_other_arrays_is_rebuilt(imdb_dir, tmp_path):
+    settings = DataSettings(maxlen=8, vocab_size=50)
+    first = load_imdb(imdb_dir, settings, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("imdb-*.npz")
+    np.savez(cached, something=np.zeros(3))  # a valid npz, not ours
+    again = load_imdb(imdb_dir, settings, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.train.x, first.train.x)
+    with np.load(cached) as npz:
+        assert "x_train" in npz.files  # written anew

@@ -114,3 +114,17 @@ def test_the_timeout_bounds_the_run_and_ends_the_trial_it_would_overrun(run, cap
     trials = load(run.storage).trials
     assert 1 <= len(trials) < 50 and took < 60, (len(trials), took)
     assert "finished in" in capsys.readouterr().out
+
+
+def test_a_space_that_exits_fails_its_trials_and_the_search_stops_cleanly(run, capsys):
+    """sys.exit inside a space is the space failing: FAIL with the reason, no trial left
+    RUNNING, and the failures in a row stop the run with exit 1, not the space's 5."""
+    assert run("--trials", "5", "--max-failures", "2", space=f"{TINY}:exits") == 1
+    trials = load(run.storage).trials
+    assert [t.state.name for t in trials] == ["FAIL", "FAIL"]
+    assert (
+        trials[0]
+        .user_attrs["fail_reason"]
+        .endswith("the space called sys.exit(5); return params instead")
+    )
+    assert "2 trials in a row failed" in capsys.readouterr().err

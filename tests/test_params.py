@@ -59,3 +59,20 @@ def test_a_model_is_built_from_params_or_from_a_plain_dict():
     made = build_model(ModelParams(lstm_units=(4,)), vocab_size=50, maxlen=8)
     plain = build_model({"lstm_units": [4]}, vocab_size=50, maxlen=8)
     assert made.count_params() == plain.count_params()
+
+
+def test_out_of_memory_while_building_or_training_is_one_line_naming_the_sizes():
+    import tensorflow as tf
+
+    from search.trial import OutOfMemory, memory_bounded
+
+    message = "OOM when allocating tensor with shape[100000000,4]\n" * 30
+    p = ModelParams(lstm_units=(4000, 4000), batch_size=8192)
+    with pytest.raises(OutOfMemory) as info:
+        with memory_bounded(p):
+            raise tf.errors.ResourceExhaustedError(None, None, message)
+    text = str(info.value)
+    assert "\n" not in text and "lstm_units=(4000, 4000)" in text and "batch_size=8192" in text
+    with pytest.raises(ValueError, match="not memory"):  # other errors pass through as they are
+        with memory_bounded(p):
+            raise ValueError("not memory")

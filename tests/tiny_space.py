@@ -67,3 +67,12 @@ def tokened(s):
     with open(os.environ["LSTM_SEARCH_TEST_MARKER"], "a") as handle:
         handle.write(token + "\n")
     return continuous(s)
+
+
+def exits(s):
+    """A space that ends the process, as a script's ``sys.exit`` would."""
+    import sys
+
+    if s.categorical("exit", [True]):
+        sys.exit(5)
+    return {}
