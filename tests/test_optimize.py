@@ -128,3 +128,17 @@ def test_a_space_that_exits_fails_its_trials_and_the_search_stops_cleanly(run, c
         .endswith("the space called sys.exit(5); return params instead")
     )
     assert "2 trials in a row failed" in capsys.readouterr().err
+
+
+def test_the_printed_rerun_command_is_shell_quoted():
+    import shlex
+
+    from search.display import summary
+
+    study = optuna.create_study(study_name="my study")
+    study.tell(study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), 0.4)
+    text = summary(study, "sqlite:///studies/my study.db")
+    command = next(line for line in text.splitlines() if line.startswith("rerun and export: "))
+    argv = shlex.split(command.removeprefix("rerun and export: "))
+    assert argv[argv.index("--study") + 1] == "my study"
+    assert argv[argv.index("--storage") + 1] == "sqlite:///studies/my study.db"

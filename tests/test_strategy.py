@@ -14,6 +14,38 @@ Pruned = optuna.trial.TrialState.PRUNED
 @pytest.mark.parametrize("sampler", ["random", "qmc", "cmaes"])
 def test_other_samplers(run, sampler):
     assert run("--trials", "2", "--epochs", "1", "--sampler", sampler, "--seed", "0") == 0
+    assert load(run.storage).user_attrs["settings"]["sampler"] == sampler
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("tpe", optuna.samplers.TPESampler),
+        ("random", optuna.samplers.RandomSampler),
+        ("qmc", optuna.samplers.QMCSampler),
+        ("cmaes", optuna.samplers.CmaEsSampler),
+    ],
+)
+def test_each_sampler_name_builds_that_sampler(name, kind):
+    assert type(strategy.make_sampler(name, 0)) is kind
+
+
+@pytest.mark.parametrize(
+    "name, inner",
+    [
+        ("successive-halving", optuna.pruners.SuccessiveHalvingPruner),
+        ("hyperband", optuna.pruners.HyperbandPruner),
+        ("median", optuna.pruners.MedianPruner),
+    ],
+)
+def test_each_pruner_name_builds_that_pruner_behind_the_chance_level_check(name, inner):
+    pruner = strategy.make_pruner(name, 9)
+    assert isinstance(pruner, strategy.ChanceLevelPruner) and type(pruner.pruner) is inner
+
+
+def test_the_hyperband_pruner_runs_a_study(run):
+    assert run("--trials", "3", "--pruner", "hyperband", "--seed", "0", "--no-baseline") == 0
+    assert load(run.storage).user_attrs["settings"]["pruner"] == "hyperband"
 
 
 def test_unknown_sampler_and_pruner_names():
