@@ -52,21 +52,36 @@ def bucketed(
     padding: str,
     shuffle: bool,
     seed: int | None = None,
+    pool: np.ndarray | None = None,
+    by_length: bool = True,
 ):
     """A ``tf.data.Dataset`` of length-bucketed ``(x, y)`` batches, reshuffled every epoch when
-    ``shuffle``. The time axis is declared ``None``, so Keras traces one step for all lengths."""
+    ``shuffle``. The time axis is declared ``None``, so Keras traces one step for all lengths.
+
+    With ``pool`` (unlabeled token ids), each batch is ``((x, u), y)``: ``u`` as many rows drawn
+    at random from the pool (no labels: there are none). ``by_length=False`` batches in random
+    order at the full width (a model that reads its padding)."""
     import tensorflow as tf
 
-    n_tokens = lengths(x)
+    n_tokens = lengths(x) if by_length else np.zeros(len(x), dtype=np.int64)
     rng = np.random.default_rng(seed) if shuffle else None
+    draw = np.random.default_rng(None if seed is None else seed + 1)
+    cut = (lambda rows: trim(rows, padding)) if by_length else (lambda rows: rows)
 
     def generate():
         for index in batch_indices(n_tokens, batch_size, rng):
             index = np.sort(index) if rng is None else index
-            yield trim(x[index], padding), y[index]
+            if pool is None:
+                yield cut(x[index]), y[index]
+            else:
+                yield (
+                    (cut(x[index]), cut(pool[draw.integers(len(pool), size=len(index))])),
+                    y[index],
+                )
 
+    tokens = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
     signature = (
-        tf.TensorSpec(shape=(None, None), dtype=tf.int32),
+        tokens if pool is None else (tokens, tokens),
         tf.TensorSpec(shape=(None,), dtype=tf.float32),
     )
     n_batches = len(batch_indices(n_tokens, batch_size))  # shuffling keeps the count

@@ -99,6 +99,8 @@ class Dataset(NamedTuple):
     settings: DataSettings
     source: str
     checksum: str
+    # token ids of unlabeled reviews at this tokenisation, for VAT (search.unlabeled); no labels
+    unlabeled: np.ndarray | None = None
 
     def cut(
         self, maxlen: int | None = None, vocab_size: int | None = None, padding: str | None = None
@@ -132,7 +134,12 @@ class Dataset(NamedTuple):
             return self
         settings = replace(self.settings, maxlen=maxlen, vocab_size=vocab_size, padding=padding)
         splits = {name: _cut(getattr(self, name), self.settings, settings) for name in _SPLITS}
-        return self._replace(**splits, vocabulary=self.vocabulary[:vocab_size], settings=settings)
+        pool = self.unlabeled
+        if pool is not None:  # the same cut, with no labels to carry
+            pool = _cut(Split(pool, np.zeros(len(pool), np.float32)), self.settings, settings).x
+        return self._replace(
+            **splits, vocabulary=self.vocabulary[:vocab_size], settings=settings, unlabeled=pool
+        )
 
     def describe(self) -> dict:
         """Plain, JSON-ready description, stored with studies and model cards."""

@@ -57,7 +57,7 @@ def text_model(model, params: ModelParams | Mapping[str, Any], data: Dataset):
     p = ModelParams.of(params)
     output = network(vectorize(text), p, vocab_size=vocab_size, dim=dim, mask_zero=True)
     exported = keras.Model(text, output, name="imdb_sentiment")
-    for layer in model.layers:
+    for layer in getattr(model, "inner", model).layers:  # an adversarial model's network
         if layer.weights:
             exported.get_layer(layer.name).set_weights(layer.get_weights())
     return exported

@@ -105,11 +105,21 @@ def fit(
         ),
     ]
     start = time.perf_counter()
-    if bucketing(model, bucket):
+    pool = data.unlabeled if getattr(model, "wants_unlabeled", False) else None
+    by_length = bucketing(model, bucket)
+    if by_length or pool is not None:
         padding = data.settings.padding
         seed = int(np.random.randint(2**31))  # follows keras.utils.set_random_seed
-        train = bucketed(*data.train, batch_size, padding=padding, shuffle=True, seed=seed)
-        val = bucketed(*data.val, EVAL_BATCH, padding=padding, shuffle=False)
+        train = bucketed(
+            *data.train,
+            batch_size,
+            padding=padding,
+            shuffle=True,
+            seed=seed,
+            pool=pool,
+            by_length=by_length,
+        )
+        val = bucketed(*data.val, EVAL_BATCH, padding=padding, shuffle=False, by_length=by_length)
         model.fit(
             train,
             validation_data=val,

@@ -32,8 +32,11 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
     raise ValueError(f"Invalid model param optimizer={name!r}; expected one of {list(OPTIMIZERS)}")
 
 
-def network(tokens, p: ModelParams, *, vocab_size: int, dim: int, mask_zero: bool):
+def network(
+    tokens, p: ModelParams, *, vocab_size: int, dim: int, mask_zero: bool, perturbation=None
+):
     """The classifier's layers applied to the symbolic int tensor ``tokens``; returns P(positive).
+    ``perturbation``: a symbolic tensor added to the embeddings (adversarial training).
 
     Layers carry fixed names, so the raw-text export can rebuild the network over a
     TextVectorization and copy the trained weights layer by layer.
@@ -48,6 +51,8 @@ def network(tokens, p: ModelParams, *, vocab_size: int, dim: int, mask_zero: boo
         trainable=not p.embedding.endswith("_frozen"),
         name="embedding",
     )(tokens)
+    if perturbation is not None:  # the mask goes on: Add keeps the embedding's
+        x = layers.Add(name="perturb")([x, perturbation])
     if p.embedding_dropout > 0:  # the same tokens dropped in every channel
         x = layers.Dropout(p.embedding_dropout, noise_shape=(None, None, 1), name="token_drop")(x)
     if p.spatial_dropout > 0:
@@ -123,8 +128,18 @@ def build_model(
             )
     dim = embedding_matrix.shape[1] if source else p.embedding_dim
     tokens = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
-    output = network(tokens, p, vocab_size=vocab_size, dim=dim, mask_zero=mask_zero)
-    model = keras.Model(tokens, output, name="lstm_classifier")
+    if p.adversarial == "none":
+        output = network(tokens, p, vocab_size=vocab_size, dim=dim, mask_zero=mask_zero)
+        model = keras.Model(tokens, output, name="lstm_classifier")
+    else:
+        from search.adversarial import Adversarial
+
+        push = keras.Input(shape=(maxlen, dim), name="perturbation")
+        output = network(
+            tokens, p, vocab_size=vocab_size, dim=dim, mask_zero=mask_zero, perturbation=push
+        )
+        inner = keras.Model([tokens, push], output, name="lstm_classifier")
+        model = Adversarial(inner, kind=p.adversarial, epsilon=p.adv_epsilon)
     if source:
         model.get_layer("embedding").set_weights([embedding_matrix.astype(np.float32)])
     model.compile(

@@ -22,6 +22,7 @@ from search.embeddings import EMBEDDINGS
 
 POOLINGS = ("last", "max", "mean", "max_mean")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+ADVERSARIAL = ("none", "at", "vat")  # search.adversarial
 MAX_LSTM_LAYERS = 3
 MAX_DENSE_LAYERS = 3
 # beyond these nothing sensible lies for a review classifier, and a value past them is a typo
@@ -54,6 +55,10 @@ class ModelParams:
     learning_rate: float = 1e-3
     momentum: float = 0.9  # sgd only
     batch_size: int = 64  # used by fit, kept here so one object describes a trial
+    # adversarial training on the embeddings (search.adversarial): none, at or vat, and the
+    # perturbation's size relative to the embeddings' RMS (Miyato et al.'s epsilon)
+    adversarial: str = "none"
+    adv_epsilon: float = 5.0
     # the trial's cut of the study's tokenisation (None: the data's own setting)
     maxlen: int | None = None
     vocab_size: int | None = None
@@ -140,6 +145,11 @@ def _checked(p: dict[str, Any]) -> dict[str, Any]:
     for key, low, high in (("maxlen", 1, MAX_MAXLEN), ("vocab_size", 3, MAX_VOCAB_SIZE)):
         if p[key] is not None:
             _int(p, key, low, high, "an integer, or None for the data's own")
+    if p["adversarial"] not in ADVERSARIAL:
+        raise _bad("adversarial", p["adversarial"], f"one of {list(ADVERSARIAL)}")
+    if not _is_number(p["adv_epsilon"]) or not 0.0 < p["adv_epsilon"] <= 100.0:
+        raise _bad("adv_epsilon", p["adv_epsilon"], "a number in (0, 100]")
+    p["adv_epsilon"] = float(p["adv_epsilon"])
     if p["optimizer"] not in OPTIMIZERS:
         raise _bad("optimizer", p["optimizer"], f"one of {list(OPTIMIZERS)}")
     if not isinstance(p["bidirectional"], bool | np.bool_):

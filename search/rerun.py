@@ -129,7 +129,7 @@ def rerun_trial(
 
     settings = study_settings(study)
     params = trial_params(trial, settings["space"])
-    data = trial_data(params, data)
+    data = trial_data(params, data, vectors)
     seed = Record.of(trial).seed or 0
     keras.backend.clear_session()
     start = time.perf_counter()
@@ -364,7 +364,9 @@ def _main(argv: list[str] | None) -> int:
         "$IMDB_DATA, else download)",
     )
     parser.add_argument(
-        "--unsup", default=None, help="the unlabeled reviews, for a study with domain vectors"
+        "--unsup",
+        default=None,
+        help="the unlabeled reviews, for a study with domain vectors or VAT",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per epoch")
     parser.add_argument(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import re
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -15,6 +15,8 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat  # what RDBStorage implements, too
 from optuna.trial import FrozenTrial, TrialState
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = 60  # seconds between a running trial's heartbeats; stale after twice that
 RETRIES = 2  # a trial whose worker died twice in a row (out of memory, say) is not queued again
@@ -44,11 +46,10 @@ class RetryStale(RetryHeartbeatStaleTrialCallback):
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         history = trial.system_attrs.get("retry_history", [])
         again = len(history) < RETRIES
-        print(
+        log.warning(
             f"trial {trial.number} FAIL: its worker sent no heartbeat for {self.grace}s "
             f"(killed or lost); "
-            + ("its params are queued again" if again else f"not retried ({RETRIES} retries)"),
-            file=sys.stderr,
+            + ("its params are queued again" if again else f"not retried ({RETRIES} retries)")
         )
         super().__call__(study, trial)
 

@@ -51,7 +51,7 @@ def run_preset(
     preset = preset or get_preset(name)
     keras.backend.clear_session()
     params = ModelParams.of({**preset.params, **({"batch_size": batch_size} if batch_size else {})})
-    data = trial_data(params, data)
+    data = trial_data(params, data, vectors)
     model, result = train_params(
         params,
         data,

@@ -32,15 +32,28 @@ Write = Callable[..., None]  # write(**record fields)
 Params = ModelParams | Mapping[str, Any]
 
 _MATRICES: dict[tuple, Any] = {}
+_POOLS: dict[tuple, Dataset] = {}  # the study's data with its unlabeled pool, once a process
 
 
-def trial_data(params: Params, data: Dataset) -> Dataset:
+def _with_pool(data: Dataset, vectors: VectorSettings) -> Dataset:
+    from search.unlabeled import with_unlabeled
+
+    key = (data.checksum, data.settings, vectors.unsup)
+    if key not in _POOLS:
+        _POOLS.clear()  # one study's pool at a time: it is the largest array a trial holds
+        _POOLS[key] = with_unlabeled(data, vectors)
+    return _POOLS[key]
+
+
+def trial_data(params: Params, data: Dataset, vectors: VectorSettings | None = None) -> Dataset:
     """The trial's cut of the study's tokenisation (its ``maxlen`` and ``vocab_size``).
 
     Pooled models mask the padding, so it moves to the end: the same tokens, read the same way,
     and the only masks the cuDNN LSTM kernel accepts on a GPU (right-padded).
     """
     p = ModelParams.of(params)
+    if p.adversarial == "vat" and vectors is not None:  # VAT's unlabeled pool, cut alike
+        data = _with_pool(data, vectors)
     padding = "post" if p.uses_mask(data.settings.mask_zero) else None
     return data.cut(p.maxlen, p.vocab_size, padding)
 
@@ -111,7 +124,7 @@ def assemble(
 
     write(seed=seed)
     keras.utils.set_random_seed(seed)
-    cut = trial_data(p, data)
+    cut = trial_data(p, data, vectors)
     with memory_bounded(p):
         model = model_for(p, cut, vectors=vectors)
     write(param_count=int(model.count_params()))

@@ -16,6 +16,7 @@ MAXLENS = [200, 300, 400, 500, 600, 800]
 VOCAB_SIZES = [20000, 30000, 40000, 60000, 80000]
 EMBEDDINGS = ["learned", "glove_frozen", "glove_tuned", "domain_frozen", "domain_tuned"]
 POOLINGS = ["last", "max", "mean", "max_mean"]
+ADVERSARIAL = ["none", "at", "vat"]
 
 
 def space(s: Suggester) -> dict[str, Any]:
@@ -44,6 +45,10 @@ def space(s: Suggester) -> dict[str, Any]:
     params["optimizer"] = s.categorical("optimizer", ["adam", "rmsprop", "sgd"])
     params["learning_rate"] = s.float("learning_rate", 1e-4, 3e-2, log=True)
     params["batch_size"] = s.categorical("batch_size", [32, 64, 128])
+    # adversarial training on the embeddings: about 2x (at) and 3x (vat) a step's cost
+    params["adversarial"] = s.categorical("adversarial", ADVERSARIAL)
+    if params["adversarial"] != "none":
+        params["adv_epsilon"] = s.float("adv_epsilon", 0.5, 20.0, log=True)  # Miyato et al.: 5
     return params
 
 
@@ -69,7 +74,10 @@ def point(params: dict[str, Any], *, maxlen: int, vocab_size: int) -> dict[str, 
         "optimizer": p["optimizer"],
         "learning_rate": p["learning_rate"],
         "batch_size": p["batch_size"],
+        "adversarial": p["adversarial"],
     }
+    if p["adversarial"] != "none":
+        values["adv_epsilon"] = p["adv_epsilon"]
     if p["embedding"] == "learned":
         values["embedding_dim"] = p["embedding_dim"]
     if values["conv"]:
