@@ -66,7 +66,9 @@ def text_model(model, params: ModelParams | Mapping[str, Any], data: Dataset):
 def predict_texts(
     model, texts: list[str], batch_size: int = 256, max_chars: int = 400_000
 ) -> np.ndarray:
-    """P(positive) for each raw text, as a flat float array.
+    """P(positive) for each raw text, as a flat float array. The text is cleaned as the
+    training reviews were (``search.data.clean``: HTML line breaks to spaces), which a Keras
+    layer cannot do inside the model file.
 
     Texts are batched by length, so a batch pads little (the export masks padding anyway), and a
     batch holds at most ``max_chars`` characters of its longest text per row, so memory stays
@@ -74,6 +76,9 @@ def predict_texts(
     """
     import tensorflow as tf
 
+    from search.data import clean
+
+    texts = [clean(text) for text in texts]
     lengths = [len(text) for text in texts]
     out = np.empty(len(texts), dtype=np.float32)
     for index in length_batches(lengths, batch_size, max_chars):
@@ -184,7 +189,10 @@ def _write_card(target: Path, path: Path, card: dict[str, Any]) -> None:
         "file": path.name,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "versions": versions(),
-        "usage": ("keras.models.load_model(path).predict(tf.constant([text])) -> P(positive)"),
+        "usage": (
+            "keras.models.load_model(path).predict(tf.constant([text])) -> P(positive); "
+            "replace HTML line breaks (<br />) with spaces first, as training did"
+        ),
     }
     target.write_text(json.dumps(card, indent=2, default=_plain) + "\n")
 

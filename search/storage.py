@@ -110,6 +110,9 @@ def sqlite_file(url: str) -> Path | None:
 def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseStorage:
     """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
     for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``.
+    ``redis://host:port?prefix=NAME`` keeps the journal under keys ``NAME:*`` (Optuna's
+    ``JournalRedisBackend`` prefix): a project's studies apart from others', and removable with
+    their keys.
 
     Every kind gets a heartbeat every ``heartbeat`` seconds: a trial whose worker died (kill -9, a
     lost machine) is marked FAIL by any worker after twice that, and its params run again."""
@@ -121,11 +124,11 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
             if url.startswith("redis://") or url.startswith("journal:"):
                 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
-                backend = (
-                    JournalRedisBackend(url)
-                    if url.startswith("redis://")
-                    else JournalFileBackend(url.removeprefix("journal:"))
-                )
+                if url.startswith("redis://"):
+                    address, prefix = redis_prefix(url)
+                    backend = JournalRedisBackend(address, prefix=prefix)
+                else:
+                    backend = JournalFileBackend(url.removeprefix("journal:"))
                 return JournalHeartbeatStorage(
                     backend, heartbeat_interval=heartbeat, grace_period=grace, callback=retry
                 )
@@ -139,6 +142,17 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
             f"{default_storage('imdb')!r}, 'postgresql://user@127.0.0.1:5432/db', "
             "'redis://127.0.0.1:6379' or 'journal:studies/imdb.log'"
         ) from exc
+
+
+def redis_prefix(url: str) -> tuple[str, str]:
+    """``redis://host:port/db?prefix=NAME`` as the Redis URL without the prefix, and the prefix
+    ("" when none is given, Optuna's default)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    prefix = query.pop("prefix", "")
+    return urlunsplit(parts._replace(query=urlencode(query))), prefix
 
 
 class RDBHeartbeatStorage(optuna.storages.RDBStorage):

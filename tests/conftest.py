@@ -130,3 +130,19 @@ def load(storage: str, name: str = "t"):
     import optuna
 
     return optuna.load_study(study_name=name, storage=storage)
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis journal of this test's own (a key prefix), removed afterwards: tests never replay
+    one another's logs, and nothing is left behind."""
+    import uuid
+
+    import redis
+
+    prefix = f"lstm-search-test-{uuid.uuid4().hex[:12]}"
+    yield f"redis://127.0.0.1:6379?prefix={prefix}"
+    client = redis.Redis.from_url("redis://127.0.0.1:6379")
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)

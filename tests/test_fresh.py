@@ -97,20 +97,33 @@ def test_carried_state_keeps_the_runs_deadline(monkeypatch):
     assert fresh.take() is None
 
 
-def test_memory_does_not_grow_over_trials(tiny_data):
-    from search.objective import make_objective
-    from tests import tiny_space
+def test_memory_does_not_grow_over_trials(imdb_dir):
+    """In a process of its own: a test worker that already ran other TensorFlow tests holds
+    their caches, and its growth would say nothing about a study's."""
+    code = f"""
+import json, os, optuna
+from search.data import DataSettings, load_imdb
+from search.objective import make_objective
+from tests import tiny_space
 
-    def rss_mb() -> float:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def rss_mb():
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
-    rss = {}
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(
-        make_objective(tiny_space.space, tiny_data, epochs=1, seed=0),
-        n_trials=10,
-        callbacks=[lambda s, t: rss.setdefault(t.number + 1, rss_mb())],
-        gc_after_trial=True,
+data = load_imdb({str(imdb_dir)!r}, DataSettings(vocab_size=200, maxlen=24), use_cache=False)
+rss = {{}}
+study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+study.optimize(
+    make_objective(tiny_space.space, data, epochs=1, seed=0),
+    n_trials=10,
+    callbacks=[lambda s, t: rss.setdefault(t.number + 1, rss_mb())],
+    gc_after_trial=True,
+)
+print(json.dumps(rss))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rss = {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
     assert rss[10] - rss[3] < 60, rss

@@ -248,3 +248,30 @@ def test_rerun_finds_the_study_data_without_data(study, tmp_path, capsys):
     """The study remembers where its data was: no --data, no $IMDB_DATA, no download."""
     assert rerun.main(["--study", "r", "--storage", study, "--out", str(tmp_path)]) == 0
     assert "test_acc" in capsys.readouterr().out
+
+
+def test_the_export_reads_raw_text_as_the_study_tokenised_it(imdb_dir):
+    """Against ids the data loader computed on its own (not the export's text layer): the
+    export's token ids are the study's, its probabilities the trained model's, and its test
+    accuracy within 0.005 of the tokenised evaluation, on every raw test review."""
+    import tensorflow as tf
+
+    from search.data import DataSettings, clean, load_imdb, read_reviews
+    from search.export import predict_texts, text_model
+    from search.fitting import predict
+    from search.trial import train_params
+
+    data = load_imdb(imdb_dir, DataSettings(vocab_size=100, maxlen=60, padding="post"))
+    params = {"embedding_dim": 8, "lstm_units": [6], "pooling": "max_mean", "batch_size": 16}
+    model, _ = train_params(params, data, epochs=2, seed=0)
+    exported = text_model(model, params, data)
+    test = read_reviews(imdb_dir)["test"]
+    assert all("<br />" in text for text in test.texts)  # IMDB's line breaks, as in the archive
+    ids = exported.get_layer("vectorize")(tf.constant([clean(t) for t in test.texts])).numpy()
+    for mine, loaders in zip(ids, data.test.x, strict=True):
+        np.testing.assert_array_equal(mine[mine > 0], loaders[loaders > 0])
+    expected = predict(model, data.test.x, padding="post")
+    got = predict_texts(exported, test.texts)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    accuracy = lambda p: float(((p >= 0.5) == (test.labels >= 0.5)).mean())  # noqa: E731
+    assert abs(accuracy(got) - accuracy(expected)) <= 0.005

@@ -249,3 +249,24 @@ def test_a_read_only_study_is_one_line_and_rerun_refuses_before_training(run, im
     finally:
         subprocess.run(["chattr", "-i", file])
     assert len(load(run.storage).trials) == 3
+
+
+def test_a_redis_prefix_keeps_a_journal_apart_and_its_keys_removable(redis_url):
+    """Studies under ``?prefix=`` live in their own journal: another prefix does not see them,
+    and deleting the prefix's keys removes them (how to clean a study's records off Redis)."""
+    import redis
+
+    from search.storage import redis_prefix
+
+    optuna.create_study(study_name="apart", storage=open_storage(redis_url)).optimize(
+        lambda t: t.suggest_float("x", 0, 1), n_trials=2
+    )
+    _, prefix = redis_prefix(redis_url)
+    other = redis_url.replace(prefix, prefix + "-other")
+    assert optuna.get_all_study_names(open_storage(other)) == []
+    assert optuna.get_all_study_names(open_storage(redis_url)) == ["apart"]
+    client = redis.Redis.from_url("redis://127.0.0.1:6379")
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    assert keys and all(k.decode().startswith(f"{prefix}:") for k in keys)
+    client.delete(*keys)
+    assert optuna.get_all_study_names(open_storage(redis_url)) == []

@@ -18,13 +18,13 @@ from tests.conftest import ROOT, TINY, tiny_data_args
 Pruned = optuna.trial.TrialState.PRUNED
 
 
-@pytest.mark.parametrize(
-    "storage", ["postgresql://root@127.0.0.1:5432/test", "redis://127.0.0.1:6379"]
-)
-def test_two_workers_share_one_study(imdb_dir, storage, tmp_path):
+@pytest.mark.parametrize("storage", ["postgresql://root@127.0.0.1:5432/test", "redis"])
+def test_two_workers_share_one_study(imdb_dir, storage, tmp_path, redis_url):
     """Two processes on one PostgreSQL or Redis study stop at exactly the shared total (a
     journal file: test_workers_option_runs_processes_that_share_the_total)."""
     import uuid
+
+    storage = redis_url if storage == "redis" else storage
 
     name = f"workers-{uuid.uuid4().hex[:8]}"
     open_storage(storage)  # on a fresh database, create the schema once, not racing
@@ -100,16 +100,17 @@ def test_workers_on_sqlite_warn_and_suggest_a_journal(imdb_dir, tmp_path, capsys
     assert "journal:studies/s.log" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "storage", ["postgresql://root@127.0.0.1:5432/test", "redis://127.0.0.1:6379", "journal"]
-)
-def test_a_killed_worker_trial_is_failed_and_its_params_run_again(imdb_dir, tmp_path, storage):
+@pytest.mark.parametrize("storage", ["postgresql://root@127.0.0.1:5432/test", "redis", "journal"])
+def test_a_killed_worker_trial_is_failed_and_its_params_run_again(
+    imdb_dir, tmp_path, storage, redis_url
+):
     """kill -9 mid-trial leaves the trial RUNNING; with a 1 s heartbeat the next run finds it
     stale at start-up, marks it FAIL, runs its params again and reaches the exact total."""
     import uuid
 
     if storage == "journal":
         storage = f"journal:{tmp_path / 'j.log'}"
+    storage = redis_url if storage == "redis" else storage
     name = f"killed-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "trial-started"
     command = [
