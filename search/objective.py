@@ -23,16 +23,17 @@ from search.record import MONITOR, Failure
 from spaces import OptunaSuggester, Space, draw
 
 
-def pruning_callback(trial: optuna.Trial):
+def pruning_callback(trial: optuna.Trial, epochs: int):
     """Report val_loss each epoch and prune when the pruner says so (``fit`` has already
     refused epoch logs without val_loss, and ``search.trial.train`` has stored the curves so
-    far, which the chance-level pruner reads)."""
+    far, which the chance-level pruner reads). Never at the last of ``epochs``: the trial has
+    trained all it would, so it completes with what it reached, not as pruned."""
     import keras
 
     class Pruning(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             trial.report(float(logs[MONITOR]), step=epoch + 1)
-            if trial.should_prune():
+            if epoch + 1 < epochs and trial.should_prune():
                 raise optuna.TrialPruned(
                     f"pruned at epoch {epoch + 1} ({MONITOR}={logs[MONITOR]:.4f})"
                 )
@@ -78,7 +79,7 @@ def make_objective(
                 params, data, seed=trial_seed, vectors=vectors, write=write
             )
             callbacks = [
-                pruning_callback(trial),
+                pruning_callback(trial, epochs),
                 *engine_neutral.engine_callbacks(
                     f"trial {trial.number:>3}",
                     epochs,

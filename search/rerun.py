@@ -35,7 +35,7 @@ from search.record import Record
 from search.storage import default_storage, load_study, storage_failure
 from search.study_attrs import StudyAttrs
 from search.trial import model_for, train_params, trial_data
-from spaces import OptunaSuggester, draw, load_space
+from spaces import OptunaSuggester, capped, caps_for, draw, load_space
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,10 @@ def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> l
     return [study.best_trial]
 
 
-def trial_params(trial: FrozenTrial, space_spec: str) -> ModelParams:
-    """The model params of a stored trial, rebuilt through its space as a FixedTrial."""
-    space = load_space(space_spec)
+def trial_params(trial: FrozenTrial, space_spec: str, data: dict[str, Any]) -> ModelParams:
+    """The model params of a stored trial, rebuilt through its space as a FixedTrial, capped
+    as the study's tokenisation (``data``, its stored data settings) capped it."""
+    space = capped(load_space(space_spec), caps_for(space_spec, data))
     return ModelParams.of(
         draw(space, OptunaSuggester(optuna.trial.FixedTrial(trial.params, trial.number)))
     )
@@ -128,7 +129,7 @@ def rerun_trial(
     import keras
 
     settings = study_settings(study)
-    params = trial_params(trial, settings["space"])
+    params = trial_params(trial, settings["space"], settings["data"])
     data = trial_data(params, data, vectors)
     seed = Record.of(trial).seed or 0
     keras.backend.clear_session()

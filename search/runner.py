@@ -26,7 +26,7 @@ from search.settings import RunSettings
 from search.storage import fail_stale, open_storage, redact, sqlite_file
 from search.strategy import make_sampler, sampler_seed
 from search.study import StudySettings, create_or_resume, enqueue_presets
-from spaces import Space, companion, load_space
+from spaces import Space, capped, caps_for, companion, load_space
 
 log = logging.getLogger(__name__)
 
@@ -193,16 +193,15 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
             f"resuming study {settings.study!r} with its stored "
             + ", ".join(f"{k.replace('_', '-')}={short(v)}" for k, v in taken.items())
         )
-    space = load_space(settings.space)
     largest = companion(settings.space, "TOKENIZE") or {}
     data_settings = settings.data_settings(**largest)
-    for key, need in largest.items():
-        if getattr(data_settings, key) < need:
-            raise ValueError(
-                f"--{key.replace('_', '-')} {getattr(data_settings, key)}: space "
-                f"{settings.space!r} asks for up to {need}, so its trials would fail; leave "
-                "the option out (the space's default) or pass at least that"
-            )
+    caps = caps_for(settings.space, dataclasses.asdict(data_settings))
+    if caps:  # a cheaper search, as asked: the space keeps to the shorter tokenisation
+        log.info(
+            f"space {settings.space!r} capped at "
+            + ", ".join(f"{k}={v} (it asks for up to {largest[k]})" for k, v in caps.items())
+        )
+    space = capped(load_space(settings.space), caps)
     vectors = settings.vector_settings()
     data = load_imdb(settings.data, data_settings)
     old = attrs.data.get("checksum")

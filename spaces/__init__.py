@@ -98,6 +98,48 @@ def companion(spec: str, name: str) -> Any:
     return getattr(importlib.import_module(SPACES[spec].partition(":")[0]), name, None)
 
 
+class CappedSuggester:
+    """A suggester whose choices for the named params stop at a cap: a space asking for up to
+    800 tokens, run on data tokenised at 300, chooses among 200 and 300 (or the cap alone)."""
+
+    def __init__(self, suggester: Suggester, caps: dict[str, int]) -> None:
+        self.suggester, self.caps = suggester, caps
+
+    def int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        cap = self.caps.get(name)
+        if cap is not None and high > cap:
+            low, high = min(low, cap), cap
+        return self.suggester.int(name, low, high, step=step, log=log)
+
+    def float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        return self.suggester.float(name, low, high, **kwargs)
+
+    def categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        cap = self.caps.get(name)
+        if cap is not None and any(isinstance(c, int) and c > cap for c in choices):
+            choices = [c for c in choices if c <= cap] or [cap]
+        return self.suggester.categorical(name, choices)
+
+
+def capped(space: Space, caps: dict[str, int]) -> Space:
+    """``space`` with its ``maxlen``/``vocab_size`` choices capped (``CappedSuggester``); the
+    space itself when nothing is capped."""
+    if not caps:
+        return space
+
+    def within(suggester: Suggester) -> dict[str, Any]:
+        return space(CappedSuggester(suggester, caps))
+
+    return within
+
+
+def caps_for(spec: str, data: dict[str, Any]) -> dict[str, int]:
+    """What a registered space asks for beyond the data's tokenisation (``TOKENIZE`` against
+    the data's ``maxlen``/``vocab_size``): the caps its trials must keep to."""
+    largest = companion(spec, "TOKENIZE") or {}
+    return {k: data[k] for k, need in largest.items() if data.get(k) is not None and data[k] < need}
+
+
 def load_space(spec: str) -> Space:
     """A space by registered name (``default``, ``seed``) or as ``path/to/file.py:function``."""
     if spec in SPACES:

@@ -150,3 +150,24 @@ def test_the_deadline_stops_within_the_epoch():
     )
     assert batches == [0]  # 1 of the 4 batches of the first of 3 epochs
     assert stopped
+
+
+def test_a_trial_is_never_pruned_at_its_last_epoch(tiny_data):
+    """A pruned trial keeps nothing to rerun; at the last epoch it has trained all it would,
+    so it completes with what it reached, whatever the pruner says."""
+    import optuna
+
+    from search.objective import make_objective
+    from tests import tiny_space
+
+    class Always(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return True
+
+    for epochs, state in ((1, "COMPLETE"), (2, "PRUNED")):
+        study = optuna.create_study(pruner=Always())
+        objective = make_objective(tiny_space.space, tiny_data, epochs=epochs, seed=0)
+        study.optimize(objective, n_trials=1)
+        (trial,) = study.trials
+        assert trial.state.name == state, epochs
+        assert len(trial.intermediate_values) == 1  # pruned after epoch 1, or done at it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -84,8 +85,6 @@ def test_bad_inputs_are_clear_errors_and_lose_nothing(run, capsys, tmp_path):
     assert run("--trials", "2", "--epochs", "5") == 2
     assert "epochs: study has 2, this run 5" in capsys.readouterr().err
     assert len(load(run.storage).trials) == 1  # nothing stored was touched
-    assert run("--trials", "1", space="default") == 2  # tiny data is cut at 16 tokens
-    assert "--maxlen 16: space 'default' asks for up to 800" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--study", "", "--trials", "1"])
     assert "--study '': expected a name" in capsys.readouterr().err
@@ -142,3 +141,21 @@ def test_the_printed_rerun_command_is_shell_quoted():
     argv = shlex.split(command.removeprefix("rerun and export: "))
     assert argv[argv.index("--study") + 1] == "my study"
     assert argv[argv.index("--storage") + 1] == "sqlite:///studies/my study.db"
+
+
+def test_a_shorter_tokenisation_caps_the_space_instead_of_failing(run, capsys):
+    """--maxlen 16 --vocab-size 100 (tiny_data_args) under the default space, which asks for
+    up to 800 tokens and 80k words: its trials keep to 16 and 100, and the run says so."""
+    argv = ["--trials", "1", "--epochs", "1", "--no-enqueue-presets", "--no-baseline"]
+    assert run(*argv, "--seed", "0", space="default", study="capped") == 0
+    out = capsys.readouterr().out
+    assert "space 'default' capped at maxlen=16 (it asks for up to 800), vocab_size=100" in out
+    (trial,) = load(run.storage, "capped").trials
+    assert (trial.params["maxlen"], trial.params["vocab_size"]) == (16, 100)
+    assert trial.state.name == "COMPLETE"
+    from search import rerun  # the rerun rebuilds the trial through the same capped space
+
+    out_dir = Path(run.storage.removeprefix("sqlite:///")).parent / "models"
+    argv = ["--study", "capped", "--storage", run.storage, "--out", str(out_dir)]
+    assert rerun.main(argv) == 0
+    assert list(out_dir.glob("capped-trial0.keras"))
