@@ -32,14 +32,13 @@ import optuna
 from search.data import (
     DataSettings,
     Reviews,
-    add_data_arguments,
     checksum,
     clean,
     read_splits,
     resolve_source,
     same_data,
-    settings_from_args,
 )
+from search.options import add_data_arguments, settings_from_args
 from search.study_attrs import StudyAttrs, write_baselines
 
 log = logging.getLogger(__name__)

@@ -552,67 +552,6 @@ def load_imdb(
     )
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """The data options every CLI shares."""
-    group = parser.add_argument_group("data")
-    group.add_argument(
-        "--data",
-        default=None,
-        help=f"aclImdb directory or .tar.gz (default: ${ENV_VAR}, else download)",
-    )
-    group.add_argument(
-        "--vocab-size",
-        type=int,
-        default=None,
-        help=f"vocabulary to tokenise with (default: what the space or presets need, else "
-        f"{DataSettings.vocab_size})",
-    )
-    group.add_argument(
-        "--maxlen",
-        type=int,
-        default=None,
-        help=f"tokens kept per review (default: what the space or presets need, else "
-        f"{DataSettings.maxlen})",
-    )
-    group.add_argument(
-        "--val-split",
-        type=float,
-        default=None,
-        help=f"share of the training reviews held out for validation (default "
-        f"{DataSettings.val_split})",
-    )
-    group.add_argument(
-        "--padding",
-        choices=("pre", "post"),
-        default=None,
-        help=f"default {DataSettings.padding!r}",
-    )
-    group.add_argument(
-        "--truncating",
-        choices=("pre", "post"),
-        default=None,
-        help=f"default {DataSettings.truncating!r}",
-    )
-
-
-def _first(*values):
-    return next(v for v in values if v is not None)
-
-
-def settings_from_args(
-    args: argparse.Namespace, *, maxlen: int | None = None, vocab_size: int | None = None
-) -> DataSettings:
-    """The data options of ``add_data_arguments``; ``maxlen`` and ``vocab_size`` stand in for
-    options the user left out (a space's largest cut); the split seed keeps its default."""
-    return DataSettings(
-        vocab_size=_first(args.vocab_size, vocab_size, DataSettings.vocab_size),
-        maxlen=_first(args.maxlen, maxlen, DataSettings.maxlen),
-        val_split=_first(args.val_split, DataSettings.val_split),
-        padding=_first(args.padding, DataSettings.padding),
-        truncating=_first(args.truncating, DataSettings.truncating),
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """The command: the library's lines shown on the console while it runs."""
     from search import display
@@ -623,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     """``python -m search.data``: load (and cache) the dataset and print its shape and timing."""
+    from search.options import add_data_arguments, settings_from_args
+
     parser = argparse.ArgumentParser(description=_main.__doc__)
     add_data_arguments(parser)
     args = parser.parse_args(argv)

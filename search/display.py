@@ -147,6 +147,8 @@ def console(*, events: bool = False) -> Iterator[None]:
         logger.addHandler(ours)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+    tensorflow = logging.getLogger("tensorflow")  # tf.get_logger(): trials quiet it
+    tf_level = tensorflow.level
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     handlers = logging.getLogger("optuna").handlers
@@ -159,6 +161,7 @@ def console(*, events: bool = False) -> Iterator[None]:
         for handler in handlers:
             handler.removeFilter(_strip_traceback)
         optuna.logging.set_verbosity(verbosity)
+        tensorflow.setLevel(tf_level)
         if ours is not None:
             logger.removeHandler(ours)
             logger.setLevel(level)

@@ -10,13 +10,12 @@ fine-tuned (``<source>_frozen``, ``<source>_tuned``). The sources:
   (``search.vectors``): movie-review words in movie-review contexts.
 
 A new source is a name in ``PRETRAINED``, a field in ``VectorSettings`` (with its option in
-``add_vector_arguments``) and a branch in ``search.vectors.load_source``; models, spaces and
-studies take it from there.
+``search.options.add_vector_arguments``) and a branch in ``search.vectors.load_source``; models,
+spaces and studies take it from there.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import io
 import zipfile
@@ -73,40 +72,6 @@ class VectorSettings:
     def identity(self) -> dict[str, Any]:
         """What defines the vectors (stored with a study): not where this machine keeps them."""
         return {k: v for k, v in asdict(self).items() if k != "unsup"}
-
-
-def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("pretrained vectors")
-    group.add_argument(
-        "--glove",
-        default=None,
-        help=f"GloVe vectors: {PACKAGED!r} (packaged, the default) or a glove.*.txt path",
-    )
-    group.add_argument(
-        "--unsup",
-        default=None,
-        help="IMDB's unlabeled reviews for the domain vectors (directory or .tar.gz; default: "
-        "$IMDB_UNSUP, else aclImdb/train/unsup inside --data)",
-    )
-    for name, what in (("dim", "size"), ("window", "context window"), ("epochs", "passes")):
-        group.add_argument(
-            f"--vector-{name}",
-            type=int,
-            default=None,
-            help=f"word2vec's vector {what} (default {getattr(VectorSettings, name)})",
-        )
-
-
-def vector_settings_from_args(args: argparse.Namespace) -> VectorSettings:
-    """The options of ``add_vector_arguments``; those left out (None) take the defaults."""
-    given = {
-        "glove": args.glove,
-        "unsup": args.unsup,
-        "dim": args.vector_dim,
-        "window": args.vector_window,
-        "epochs": args.vector_epochs,
-    }
-    return VectorSettings(**{k: v for k, v in given.items() if v is not None})
 
 
 class Vectors(NamedTuple):

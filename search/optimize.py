@@ -13,9 +13,8 @@ import argparse
 import sys
 
 from search import backend, display, fresh, interrupt, workers
-from search.data import add_data_arguments
-from search.embeddings import add_vector_arguments
 from search.errors import RunInterrupted, SearchBroken
+from search.options import add_data_arguments, add_vector_arguments
 from search.runner import run
 from search.settings import (
     ENGINES,

@@ -18,14 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from search import backend
-from search.data import Dataset, add_data_arguments, load_imdb, settings_from_args
+from search.data import Dataset, load_imdb
 from search.embeddings import (
     VectorSettings,
-    add_vector_arguments,
-    vector_settings_from_args,
 )
 from search.files import writable_folder
 from search.fitting import evaluate
+from search.options import (
+    add_data_arguments,
+    add_vector_arguments,
+    settings_from_args,
+    vector_settings_from_args,
+)
 from search.params import ModelParams
 from search.presets import MEASURED, PRESETS, Preset, get_preset
 from search.trial import train_params, trial_data

@@ -29,7 +29,6 @@ from search import backend
 from search.data import (
     Dataset,
     DataSettings,
-    add_data_arguments,
     checksum,
     clean,
     default_cache_dir,
@@ -38,15 +37,18 @@ from search.data import (
     members,
     read_splits,
     save_cache,
-    settings_from_args,
 )
 from search.embeddings import (
     PRETRAINED,
     Vectors,
     VectorSettings,
-    add_vector_arguments,
     embedding_matrix,
     load_vectors,
+)
+from search.options import (
+    add_data_arguments,
+    add_vector_arguments,
+    settings_from_args,
     vector_settings_from_args,
 )
 

@@ -75,3 +75,21 @@ def test_the_cli_and_the_api_share_their_settings(imdb_dir):
     )
     assert cli == api  # a Path for data is kept as its string
     assert RunSettings.from_json(api.to_json()) == api  # what workers and fresh processes get
+
+
+def test_a_run_from_the_api_leaves_process_wide_logging_as_it_found_it(imdb_dir, tmp_path):
+    """A notebook's logging is its own: Optuna's verbosity and handlers, TensorFlow's logger and
+    the search logger are as they were after a study ran."""
+    import logging
+
+    import search
+
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    logging.getLogger("tensorflow").setLevel(logging.DEBUG)
+    before = [list(h.filters) for h in logging.getLogger("optuna").handlers]
+    tiny = dict(data=str(imdb_dir), maxlen=16, vocab_size=100, space=f"{TINY}:space", epochs=1)
+    search.run_study("quiet", storage=f"sqlite:///{tmp_path / 'q.db'}", trials=1, **tiny)
+    assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    assert logging.getLogger("tensorflow").level == logging.DEBUG
+    assert [list(h.filters) for h in logging.getLogger("optuna").handlers] == before
+    assert logging.getLogger("search").handlers == []
