@@ -73,7 +73,7 @@ class RunSettings:
     workers: int = 1
     trials_per_process: int = TRIALS_PER_PROCESS
     max_failures: int = 3
-    space: str | None = None
+    space: str | None = None  # a name, path/to/file.py:function, or (API) the function itself
     engine: str | None = None
     tuner: str | None = None
     sampler: str | None = None
@@ -102,6 +102,17 @@ class RunSettings:
             value = getattr(self, name)
             if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
+        if callable(self.space):  # the API's own space function: known by name in this process
+            if self.workers > 1:
+                raise SettingError(
+                    "space",
+                    self.space,
+                    "a space function runs in this process only: workers=1, or put it in a "
+                    "file and pass 'path/to/file.py:function'",
+                )
+            from spaces import name_of
+
+            object.__setattr__(self, "space", name_of(self.space))
         _check(self)
 
     @classmethod

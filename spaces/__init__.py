@@ -140,12 +140,32 @@ def caps_for(spec: str, data: dict[str, Any]) -> dict[str, int]:
     return {k: data[k] for k, need in largest.items() if data.get(k) is not None and data[k] < need}
 
 
+_GIVEN: dict[str, Space] = {}  # space functions handed to search.run_study, by name
+
+
+def name_of(space: Space) -> str:
+    """A space function's name (``module:qualname``), which ``load_space`` finds in this
+    process from now on: how a notebook's own space function becomes a study's ``space``."""
+    name = f"{getattr(space, '__module__', None) or '?'}:{getattr(space, '__qualname__', space)}"
+    _GIVEN[name] = space
+    return name
+
+
 def load_space(spec: str) -> Space:
-    """A space by registered name (``default``, ``seed``) or as ``path/to/file.py:function``."""
+    """A space by registered name (``default``, ``seed``), as ``path/to/file.py:function``, or
+    a function given to ``search.run_study`` in this process (``name_of``)."""
+    if spec in _GIVEN:
+        return _GIVEN[spec]
     if spec in SPACES:
         module, _, attr = SPACES[spec].partition(":")
         return getattr(importlib.import_module(module), attr)
     path, sep, attr = spec.rpartition(":")
+    if sep and not path.endswith(".py") and "/" not in path:
+        raise ValueError(
+            f"Space {spec!r} was a function given to search.run_study in another Python "
+            "session; give it again (space=the_function), or put it in a file and pass "
+            "path/to/file.py:function"
+        )
     if not sep or not path.endswith(".py"):
         raise ValueError(
             f"Unknown space {spec!r}; choose one of {sorted(SPACES)} "

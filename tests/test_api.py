@@ -93,3 +93,23 @@ def test_a_run_from_the_api_leaves_process_wide_logging_as_it_found_it(imdb_dir,
     assert logging.getLogger("tensorflow").level == logging.DEBUG
     assert [list(h.filters) for h in logging.getLogger("optuna").handlers] == before
     assert logging.getLogger("search").handlers == []
+
+
+def test_a_space_function_from_a_notebook_runs_and_its_best_model_reruns(imdb_dir, tmp_path):
+    import search
+    from tests import tiny_space
+
+    def my_space(s):  # defined here, as in a notebook cell
+        return tiny_space.space(s)
+
+    storage = f"sqlite:///{tmp_path / 'f.db'}"
+    tiny = dict(data=str(imdb_dir), maxlen=16, vocab_size=100, epochs=1, seed=0)
+    study = search.run_study("fn", storage=storage, trials=2, space=my_space, **tiny)
+    assert study.user_attrs["settings"]["space"].endswith(":" + my_space.__qualname__)
+    assert (
+        len(search.run_study("fn", storage=storage, trials=3, space=my_space, **tiny).trials) == 3
+    )
+    model = search.best_model(study, out=tmp_path / "models", data=str(imdb_dir))
+    assert model.count_params() > 0
+    with pytest.raises(ValueError, match="a space function runs in this process only"):
+        search.run_study("fn", storage=storage, space=my_space, workers=2, **tiny)

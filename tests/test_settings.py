@@ -26,7 +26,7 @@ from search.settings import DEFAULTS, NAME_LIMIT, RunSettings, SettingError
         ("trials_per_process", -1, "trials_per_process=-1: expected 0 (never)"),
         ("sampler", "tpee", "sampler='tpee': expected one of ['tpe', "),
         ("quiet", "yes", "quiet='yes': expected True or False"),
-        ("space", print, "space=<built-in function print>: expected a string"),
+        ("space", 3, "space=3: expected a string"),
         ("study", "a/b", "study='a/b': expected a name such as imdb (no slashes)"),
     ],
 )
