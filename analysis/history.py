@@ -295,10 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     return run(write, argv, "Plot the optimization history, slices and parallel coordinates.")
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _short_name(model: str) -> str:
     """A baseline's name for a legend: its words before the first comma or parenthesis."""
     return model.split(" (")[0].split(",")[0] or "linear baseline"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

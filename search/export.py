@@ -143,44 +143,34 @@ def save(exported, path: Path, card: dict[str, Any], *, overwrite: bool = False)
 @contextlib.contextmanager
 def claimed(paths: list[Path]) -> Iterator[None]:
     """Hold ``paths`` for one writer: a second command that would write one of them (two
-    reruns of one study, say) is refused at its start, not after minutes of training. A claim
-    left by a killed process (its PID gone) is taken over."""
+    reruns of one study, say) is refused at its start, not after minutes of training. The claim
+    is a lock on a hidden file beside each model (``.<name>.lock``), which the system releases
+    when its process ends, however it ends."""
+    import fcntl
+
     held = []
     try:
         for path in paths:
-            _claim(path.with_name(f".{path.name}.lock"))
-            held.append(path.with_name(f".{path.name}.lock"))
+            lock = path.with_name(f".{path.name}.lock")
+            handle = open(lock, "a+")  # noqa: SIM115 (held open for as long as the claim)
+            held.append(handle)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                owner = handle.read().strip() or "?"
+                raise ValueError(
+                    f"{str(path)!r} is being written by another command (PID {owner}); wait "
+                    "for it to finish, or write elsewhere (--out)"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
         yield
     finally:
-        for lock in held:
-            lock.unlink(missing_ok=True)
-
-
-def _claim(lock: Path) -> None:
-    for _ in range(2):
-        try:
-            with open(lock, "x") as handle:
-                handle.write(str(os.getpid()))
-            return
-        except FileExistsError:
-            owner = lock.read_text().strip() if lock.exists() else ""
-            if owner.isdigit() and _alive(int(owner)):
-                raise ValueError(
-                    f"{str(lock.parent / lock.name[1:-5])!r} is being written by another "
-                    f"command (PID {owner}); wait for it to finish, or write elsewhere (--out)"
-                ) from None
-            lock.unlink(missing_ok=True)  # its writer is gone
-    raise ValueError(f"cannot claim {str(lock)!r}; remove it if no command is writing there")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        for handle in held:
+            handle.close()  # releases the lock; the empty file stays (removing it would race)
 
 
 def _write_card(target: Path, path: Path, card: dict[str, Any]) -> None:

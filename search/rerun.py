@@ -35,7 +35,7 @@ from search.record import Record
 from search.storage import default_storage, load_study, storage_failure
 from search.study_attrs import StudyAttrs
 from search.trial import model_for, train_params, trial_data
-from spaces import OptunaSuggester, capped, caps_for, draw, load_space
+from spaces import OptunaSuggester, capped, caps_for, companion, draw, load_space
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ def trial_params(trial: FrozenTrial, space_spec: str, data: dict[str, Any]) -> M
     """The model params of a stored trial, rebuilt through its space as a FixedTrial, capped
     as the study's tokenisation (``data``, its stored data settings) capped it."""
     space = capped(load_space(space_spec), caps_for(space_spec, data))
+    values = {**(companion(space_spec, "ADDED") or {}), **trial.params}
     return ModelParams.of(
-        draw(space, OptunaSuggester(optuna.trial.FixedTrial(trial.params, trial.number)))
+        draw(space, OptunaSuggester(optuna.trial.FixedTrial(values, trial.number)))
     )
 
 

@@ -250,7 +250,8 @@ def _fill(
     if new_file is not None:  # a relative default path depends on the current folder
         log.info(f"created {new_file.resolve()} for study {settings.study!r}")
     if settings.enqueue_presets is not False and settings.engine == "optuna":
-        enqueued = enqueue_presets(study, settings.space)
+        caps = caps_for(settings.space, dataclasses.asdict(data_settings))
+        enqueued = enqueue_presets(study, settings.space, caps)
         if enqueued:
             log.info(f"enqueued presets as the first trials: {enqueued}")
         elif settings.enqueue_presets:

@@ -103,6 +103,10 @@ class RunSettings:
             if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
         if callable(self.space):  # the API's own space function: known by name in this process
+            if "<lambda>" in getattr(self.space, "__qualname__", "<lambda>"):
+                raise SettingError(
+                    "space", self.space, "a lambda has no name to resume the study by; use def"
+                )
             if self.workers > 1:
                 raise SettingError(
                     "space",

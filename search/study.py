@@ -96,11 +96,14 @@ def create_or_resume(
     return study
 
 
-def enqueue_presets(study: optuna.Study, space: str) -> list[str]:
+def enqueue_presets(
+    study: optuna.Study, space: str, caps: dict[str, int] | None = None
+) -> list[str]:
     """Queue the presets the space can express as the first trials of a new study: the
     configurations measured here first, then the seed study's, so the search starts from the
     best known and the pruner has a strong first trial to rank the others against. A resumed
-    study, or a worker that starts beside another, queues nothing twice."""
+    study, or a worker that starts beside another, queues nothing twice. ``caps``: a preset
+    beyond the study's tokenisation (``spaces.capped``) is left out."""
     point = companion(space, "point")
     if point is None or study_attrs.StudyAttrs.of(study).presets_enqueued:
         return []
@@ -111,6 +114,8 @@ def enqueue_presets(study: optuna.Study, space: str) -> list[str]:
         except ValueError:  # e.g. domain vectors in the seed space
             continue
         if values in queued:  # "searched" may be a point queued already under another name
+            continue
+        if any(values.get(k, 0) > cap for k, cap in (caps or {}).items()):
             continue
         study.enqueue_trial(values, user_attrs={"preset": name}, skip_if_exists=True)
         names.append(name)

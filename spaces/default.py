@@ -17,6 +17,9 @@ VOCAB_SIZES = [20000, 30000, 40000, 60000, 80000]
 EMBEDDINGS = ["learned", "glove_frozen", "glove_tuned", "domain_frozen", "domain_tuned"]
 POOLINGS = ["last", "max", "mean", "max_mean"]
 ADVERSARIAL = ["none", "at", "vat"]
+# params this space gained after studies ran: what their earlier trials had (rerun rebuilds a
+# stored trial through the space, which asks for them)
+ADDED = {"adversarial": "none"}
 
 
 def space(s: Suggester) -> dict[str, Any]:

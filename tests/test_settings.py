@@ -117,3 +117,16 @@ def test_data_and_vector_settings_come_from_the_run_settings():
     vectors = settings.vector_settings()
     assert (vectors.dim, vectors.unsup, vectors.window) == (50, "u.tar.gz", 5)
     assert Path(settings.storage_url.removeprefix("sqlite:///")) == Path("studies/imdb.db")
+
+
+def test_a_space_function_is_known_by_its_name_and_a_lambda_is_refused():
+    def my_space(s):
+        return {}
+
+    settings = RunSettings(space=my_space)
+    assert settings.space.endswith(".<locals>.my_space")
+    from spaces import load_space
+
+    assert load_space(settings.space) is my_space
+    with pytest.raises(SettingError, match="a lambda has no name"):
+        RunSettings(space=lambda s: {})

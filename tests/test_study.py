@@ -144,3 +144,37 @@ def test_resuming_with_another_sampler_is_recorded_not_hidden(tmp_path, caplog):
     assert study.user_attrs["settings_changes"] == [
         {"from_trial": 0, "sampler": "random", "seed": None}
     ]
+
+
+def test_presets_beyond_a_capped_tokenisation_are_not_queued():
+    """A study tokenised at 300 tokens caps the space at 300: the presets asking for more
+    (domain_pooled: 500) are left out, instead of failing as trials."""
+    from search.study import enqueue_presets
+
+    study = optuna.create_study()
+    names = enqueue_presets(study, "default", {"maxlen": 300})
+    assert names and "domain_pooled" not in names
+    assert all(t.params.get("maxlen", 0) <= 300 for t in study.get_trials())
+    assert all(
+        t.system_attrs["fixed_params"]["maxlen"] <= 300 for t in study.get_trials(deepcopy=False)
+    )
+    assert enqueue_presets(optuna.create_study(), "default", {"maxlen": 150}) == []
+
+
+def test_a_trial_from_before_a_param_was_added_to_the_space_reruns_with_its_old_value():
+    """Default-space trials stored before ``adversarial`` existed rebuild as they ran."""
+    from optuna.distributions import CategoricalDistribution
+
+    from search.presets import SEED_DATA, get_preset
+    from search.rerun import trial_params
+    from spaces.default import point
+
+    values = point(full(get_preset("bilstm").params), **SEED_DATA)
+    del values["adversarial"]
+    trial = optuna.trial.create_trial(
+        value=0.3,
+        params=values,
+        distributions={k: CategoricalDistribution([v]) for k, v in values.items()},
+    )
+    params = trial_params(trial, "default", {"maxlen": 800, "vocab_size": 80000})
+    assert params.adversarial == "none" and params.bidirectional is True
