@@ -124,4 +124,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as search.predict, not as __main__, so its log lines come from the 'search' logger the
+    # console shows
+    from search.predict import main as command
+
+    sys.exit(command())

@@ -423,4 +423,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as search.rerun, not as __main__, so its log lines come from the 'search' logger the
+    # console shows
+    from search.rerun import main as command
+
+    sys.exit(command())

@@ -235,4 +235,8 @@ def _train_and_report(args: argparse.Namespace, names: list[str], custom: dict) 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as search.train, not as __main__, so its log lines come from the 'search' logger the
+    # console shows
+    from search.train import main as command
+
+    sys.exit(command())

@@ -107,3 +107,19 @@ def test_c_is_picked_on_validation_and_the_test_split_scored_once(monkeypatch):
     result = baseline._fit("tfidf", splits, features, features, baseline.TFIDF_C, False)
     assert result["C"] == 4.0 and result["val_accuracy"] == 0.9 and result["test_accuracy"] == 0.75
     assert [x for _, x in scored].count("test") == 1 and (4.0, "test") in scored
+
+
+def test_the_baseline_command_shows_its_progress_lines(imdb_dir):
+    """Run as ``python -m search.baseline``, the module logs under its own name, which the
+    console shows (as __main__ its lines were lost)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "search.baseline", "--data", str(imdb_dir), "--model", "nbsvm"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "  nbsvm C=0.1: val_acc=" in done.stdout and "baseline (NB-weighted" in done.stdout
