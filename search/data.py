@@ -408,14 +408,21 @@ def tokenize(
             f"the {len(train_texts)} training reviews hold no words to learn a vocabulary from "
             "(every review is empty); check the data"
         )
-    encoded = []
-    for texts in [train_texts, *other]:
-        ragged = vectorizer(tf.constant([clean(t) for t in texts]))
-        flat = ragged.flat_values.numpy().astype(np.int32)
-        splits = ragged.row_splits.numpy()
-        rows = [flat[splits[i] : splits[i + 1]] for i in range(len(texts))]
-        encoded.append(pad(rows, settings.maxlen, settings.padding, settings.truncating))
+    encoded = [encode(vectorizer, texts, settings) for texts in [train_texts, *other]]
     return list(vectorizer.get_vocabulary()), encoded
+
+
+def encode(vectorizer, texts: list[str], settings: DataSettings, chunk: int = 2048) -> np.ndarray:
+    """``texts`` cleaned, turned into ids by a ragged ``TextVectorization`` and padded and
+    truncated as ``settings`` say; ``chunk`` reviews at a time, so memory stays bounded."""
+    import tensorflow as tf
+
+    rows = []
+    for start in range(0, len(texts), chunk):
+        ragged = vectorizer(tf.constant([clean(t) for t in texts[start : start + chunk]]))
+        flat, splits = ragged.flat_values.numpy().astype(np.int32), ragged.row_splits.numpy()
+        rows += [flat[splits[i] : splits[i + 1]] for i in range(len(splits) - 1)]
+    return pad(rows, settings.maxlen, settings.padding, settings.truncating)
 
 
 def _cut(split: Split, old: DataSettings, new: DataSettings) -> Split:

@@ -227,7 +227,7 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
         ),
         opened,
     )
-    _fill(study, settings, data, data_settings, vectors, new_file)
+    _fill(study, settings, data, data_settings, vectors, new_file, caps)
     return Prepared(study, settings, space, data, vectors)
 
 
@@ -238,9 +238,11 @@ def _fill(
     data_settings,
     vectors: VectorSettings,
     new_file: Path | None,
+    caps: dict[str, int],
 ) -> None:
     """What a study needs besides its settings before trials run: where this machine keeps its
-    data, the presets as its first trials, this process's sampler, the baselines."""
+    data, the presets (within the space's ``caps``) as its first trials, this process's
+    sampler, the baselines."""
     # where this machine keeps the data (not its identity): search.rerun finds it here
     study_attrs.write_paths(
         study,
@@ -250,7 +252,6 @@ def _fill(
     if new_file is not None:  # a relative default path depends on the current folder
         log.info(f"created {new_file.resolve()} for study {settings.study!r}")
     if settings.enqueue_presets is not False and settings.engine == "optuna":
-        caps = caps_for(settings.space, dataclasses.asdict(data_settings))
         enqueued = enqueue_presets(study, settings.space, caps)
         if enqueued:
             log.info(f"enqueued presets as the first trials: {enqueued}")

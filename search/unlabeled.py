@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from search.data import Dataset, clean, default_cache_dir, load_cache, pad, save_cache
+from search.data import Dataset, default_cache_dir, encode, load_cache, save_cache
 from search.embeddings import VectorSettings
 from search.vectors import read_unsup, resolve_unsup, unsup_checksum
 
@@ -48,7 +48,6 @@ def with_unlabeled(data: Dataset, vectors: VectorSettings) -> Dataset:
 
 def tokenize(texts: list[str], data: Dataset) -> np.ndarray:
     """``texts`` as ``data``'s tokenisation would give them, padded and truncated the same way."""
-    import tensorflow as tf
     from keras.layers import TextVectorization
 
     vectorizer = TextVectorization(
@@ -57,10 +56,4 @@ def tokenize(texts: list[str], data: Dataset) -> np.ndarray:
         ragged=True,
         vocabulary=data.vocabulary[2:],  # without the padding and [UNK] it adds itself
     )
-    rows = []
-    for start in range(0, len(texts), 2048):
-        ragged = vectorizer(tf.constant([clean(t) for t in texts[start : start + 2048]]))
-        flat, splits = ragged.flat_values.numpy().astype(np.int32), ragged.row_splits.numpy()
-        rows += [flat[splits[i] : splits[i + 1]] for i in range(len(splits) - 1)]
-    s = data.settings
-    return pad(rows, s.maxlen, s.padding, s.truncating)
+    return encode(vectorizer, texts, data.settings)
