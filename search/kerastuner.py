@@ -34,7 +34,6 @@ from search.data import Dataset
 from search.embeddings import VectorSettings
 from search.errors import RunInterrupted, SearchBroken
 from search.params import ModelParams
-from search.settings import TUNERS  # noqa: F401  (the tuners `search` takes)
 from spaces import KerasTunerSuggester, Space, draw
 
 
@@ -149,8 +148,9 @@ def make_tuner(
     deadline: float | None,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None],
 ):
-    """A KerasTuner tuner of kind ``name`` (``TUNERS``) that also writes each finished trial
-    into ``study``. ``trials`` is its ``max_trials`` (Hyperband's too: it stops there)."""
+    """A KerasTuner tuner of kind ``name`` (``search.settings.TUNERS``) that also writes each
+    finished trial into ``study``. ``trials`` is its ``max_trials`` (Hyperband's too: it stops
+    there)."""
     import keras_tuner
 
     base = {

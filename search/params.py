@@ -85,9 +85,6 @@ class ModelParams:
     def items(self):
         return ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
 
-    def replace(self, **changes: Any) -> ModelParams:
-        return dataclasses.replace(self, **changes)
-
     def uses_mask(self, mask_zero: bool) -> bool:
         """Whether the network masks padding: pooled outputs must not pool padding steps; a
         Conv1D front-end's pooled output no longer lines up with the padding, so it never

@@ -44,20 +44,16 @@ class StudyAttrs:
     presets_enqueued: list[str] = field(default_factory=list)
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     reruns: dict[int, dict[str, Any]] = field(default_factory=dict)  # train-split reruns
-    reruns_all_data: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, study: optuna.Study | dict[str, Any]) -> StudyAttrs:
         """From a study, or from its attrs as a storage returns them."""
         attrs = study if isinstance(study, dict) else study.user_attrs
-        reruns, all_data = {}, {}
+        reruns = {}
         for key, value in attrs.items():
             parts = key.split(":")
-            if parts[0] == RERUN and len(parts) >= 2 and parts[1].isdigit():
-                if len(parts) == 2:
-                    reruns[int(parts[1])] = value
-                elif parts[2:] == ["all-data"]:
-                    all_data[int(parts[1])] = value
+            if parts[0] == RERUN and len(parts) == 2 and parts[1].isdigit():
+                reruns[int(parts[1])] = value
         return cls(
             settings=attrs.get(SETTINGS),
             settings_changes=attrs.get(SETTINGS_CHANGES) or [],
@@ -65,7 +61,6 @@ class StudyAttrs:
             presets_enqueued=attrs.get(PRESETS) or [],
             baselines=attrs.get(BASELINES) or _old_baseline(attrs.get(BASELINE)),
             reruns=reruns,
-            reruns_all_data=all_data,
         )
 
     @property
