@@ -6,6 +6,7 @@
     model = search.best_model(study)            # the best trial's raw-text Keras model
     search.classify(model, ["a moving film"])   # P(positive) per review
     search.report(study, "reports/nb")          # every figure and table, and an index.html
+    search.ensemble(study)                      # the best trials as one model (figures, path)
 
 Settings are keyword arguments named like the CLI flags (``max_failures=5`` for
 ``--max-failures 5``), checked as ``search.settings.RunSettings``; the CLI runs the same
@@ -89,3 +90,29 @@ def report(study: optuna.Study | str, out: str | Path = "reports", storage: str 
     from analysis.report import write
 
     return write(_load(study, storage), Path(out))
+
+
+def ensemble(
+    study: optuna.Study | str,
+    storage: str | None = None,
+    *,
+    size: int | None = None,
+    data: str | None = None,
+    out: str | Path = "models",
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """The study's best trials as one raw-text model, from the weights they kept, as
+    ``python -m search.ensemble`` does: returns the figures (``rows``) and the model's path
+    (``model``; load it with ``keras.models.load_model``)."""
+    from search import backend, display, ensembling
+
+    backend.load()
+    with display.console():
+        return ensembling.ensemble(
+            _load(study, storage),
+            size=ensembling.SIZE if size is None else size,
+            data=data,
+            out=Path(out),
+            overwrite=overwrite,
+            progress=print,
+        )

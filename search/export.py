@@ -33,6 +33,8 @@ from search.data import Dataset
 from search.files import writable_folder
 from search.params import ModelParams
 
+Weights = dict[str, list[np.ndarray]]  # by layer name, as Keras' get_weights gives them
+
 
 def text_model(model, params: ModelParams | Mapping[str, Any], data: Dataset):
     """Wrap a trained int-sequence model into a raw-text model with the same weights.
@@ -40,27 +42,50 @@ def text_model(model, params: ModelParams | Mapping[str, Any], data: Dataset):
     ``data`` is the dataset the model trained on (the trial's cut): its vocabulary goes inside.
     The embedding's shape comes from the trained model, so pretrained sources need no reloading.
     """
+    return rebuilt(params, layer_weights(model), vocabulary=data.vocabulary)
+
+
+def layer_weights(model) -> Weights:
+    """A trained network's weights by layer name (an adversarial model's inner network: the
+    perturbation has no weights), the names ``search.model.network`` gives its layers."""
+    layers = getattr(model, "inner", model).layers
+    return {layer.name: layer.get_weights() for layer in layers if layer.weights}
+
+
+def rebuilt(
+    params: ModelParams | Mapping[str, Any],
+    weights: Weights,
+    *,
+    vocabulary: list[str] | None = None,
+    mask_zero: bool = True,
+    name: str = "imdb_sentiment",
+):
+    """The network of ``params`` with ``weights`` (``layer_weights``), flat and uncompiled (the
+    file holds weights, not an optimizer state), over sequences of any length. With a
+    ``vocabulary`` it reads raw text (a TextVectorization first, padding masked); without, it
+    reads token ids as the trial's cut of the data does (``mask_zero`` as the data's)."""
     import keras
 
     from search.model import network
 
-    vectorize = keras.layers.TextVectorization(
-        standardize="lower_and_strip_punctuation",
-        vocabulary=data.vocabulary,
-        output_mode="int",
-        name="vectorize",
-    )
-    vocab_size, dim = model.get_layer("embedding").get_weights()[0].shape
-    text = keras.Input(shape=(), dtype="string", name="review")
-    # the same layers over sequences of any length, padding masked; flat and uncompiled: the
-    # file holds weights, not an optimizer state
+    vocab_size, dim = weights["embedding"][0].shape
+    if vocabulary is None:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        tokens = inputs
+    else:
+        inputs = keras.Input(shape=(), dtype="string", name="review")
+        tokens = keras.layers.TextVectorization(
+            standardize="lower_and_strip_punctuation",
+            vocabulary=vocabulary,
+            output_mode="int",
+            name="vectorize",
+        )(inputs)
     p = ModelParams.of(params)
-    output = network(vectorize(text), p, vocab_size=vocab_size, dim=dim, mask_zero=True)
-    exported = keras.Model(text, output, name="imdb_sentiment")
-    for layer in getattr(model, "inner", model).layers:  # an adversarial model's network
-        if layer.weights:
-            exported.get_layer(layer.name).set_weights(layer.get_weights())
-    return exported
+    output = network(tokens, p, vocab_size=vocab_size, dim=dim, mask_zero=mask_zero)
+    model = keras.Model(inputs, output, name=name)
+    for layer, values in weights.items():
+        model.get_layer(layer).set_weights(values)
+    return model
 
 
 def predict_texts(

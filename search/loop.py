@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import optuna
 from optuna.trial import FrozenTrial
@@ -27,11 +27,13 @@ def run_until_done(
     budget: Budget,
     deadline: float | None,
     heartbeat: int,
+    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
 ) -> None:
     """Run trials until the study has its total of finished trials, the deadline passes, or the
     search is broken. When the rest of the total is running in other workers, wait for them:
     one may fail, or die and be queued again (its heartbeat stops), and then this worker runs
-    it, so the total is reached exactly and no dead worker's trial is lost."""
+    it, so the total is reached exactly and no dead worker's trial is lost. ``callbacks`` run
+    after each trial, after the loop's own."""
     waiting = False
     while not budget.broken and not interrupt.requested():
         timeout = None if deadline is None else deadline - time.monotonic()
@@ -59,7 +61,7 @@ def run_until_done(
             n_trials=left,  # failed ones count here but not in the total: the loop runs more
             timeout=timeout,
             catch=(Exception,),
-            callbacks=[show_trial, _stop_on_signal, budget, release_memory],
+            callbacks=[show_trial, _stop_on_signal, budget, *callbacks, release_memory],
             show_progress_bar=sys.stderr.isatty(),  # no bar in log files
         )
         if budget.total is None:

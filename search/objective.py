@@ -7,13 +7,15 @@ The value is the best val_loss the trial reached (minimize). The trial record
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable
 
 import optuna
+from optuna.artifacts import FileSystemArtifactStore
 
-from search import interrupt, record
+from search import interrupt, kept, record
 from search import trial as engine_neutral
 from search.budget import DIVERGED
 from search.data import Dataset
@@ -21,6 +23,8 @@ from search.embeddings import VectorSettings
 from search.params import ModelParams
 from search.record import MONITOR, Failure
 from spaces import OptunaSuggester, Space, draw
+
+log = logging.getLogger(__name__)
 
 
 def pruning_callback(trial: optuna.Trial, epochs: int):
@@ -50,6 +54,7 @@ def make_objective(
     vectors: VectorSettings = VectorSettings(),
     deadline: float | None = None,
     progress: Callable[[str], None] | None = None,
+    artifacts: FileSystemArtifactStore | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
 
@@ -61,6 +66,8 @@ def make_objective(
         vectors: where the pretrained embeddings come from.
         deadline: ``time.monotonic()`` after which no epoch should end (the study's timeout).
         progress: where each epoch's progress line goes (None: nowhere).
+        artifacts: where a complete trial keeps its weights and validation predictions
+            (``search.kept``; None: nothing kept).
     """
     import keras
     import tensorflow as tf
@@ -112,6 +119,11 @@ def make_objective(
         if record.diverged(result.history):
             write(fail_reason=DIVERGED, failure=Failure.DIVERGED)
             return math.nan  # Optuna records a NaN objective as FAIL and goes on
+        if artifacts is not None and isinstance(trial, optuna.Trial):
+            try:
+                kept.keep(trial, model, cut, artifacts)
+            except OSError as exc:  # a full disk costs the ensemble a member, not the trial
+                log.warning(f"trial {trial.number}: its weights were not kept: {exc}")
         return min(result.history[MONITOR])
 
     return objective

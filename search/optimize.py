@@ -14,6 +14,7 @@ import sys
 
 from search import backend, display, fresh, interrupt, workers
 from search.errors import RunInterrupted, SearchBroken
+from search.kept import KEEP
 from search.options import add_data_arguments, add_vector_arguments
 from search.runner import run
 from search.settings import (
@@ -134,6 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-baseline",
         action="store_true",
         help="skip the TF-IDF + logistic regression baseline computed once per study (~1 min)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=int,
+        default=KEEP,
+        metavar="K",
+        help=f"keep the best-epoch weights of the K best complete trials (default {KEEP}; 0: "
+        "none) and every complete trial's validation predictions, for python -m search.ensemble",
+    )
+    parser.add_argument(
+        "--artifacts",
+        default=None,
+        metavar="DIR",
+        help="where the kept weights and predictions go (default: beside the study, "
+        "studies/<study>-artifacts); optuna-dashboard --artifact-dir DIR lists them",
     )
     add_data_arguments(parser)
     add_vector_arguments(parser)

@@ -45,6 +45,7 @@ class Record:
     worker: int | None = None  # --workers: which process ran it
     engine: str = "optuna"  # or "kerastuner"
     kerastuner: dict[str, Any] | None = None  # its trial id and Hyperband's tuner/* values
+    kept: dict[str, str] | None = None  # artifact ids of its weights and val predictions
     # derived from the curves at the best (lowest val_loss) epoch; stored for tables
     epochs_run: int = 0
     best_epoch: int | None = None

@@ -50,6 +50,28 @@ def study_settings(study: optuna.Study) -> dict[str, Any]:
     return settings
 
 
+def study_data(
+    study: optuna.Study, data: str | None, unsup: str | None, *, force: bool = False
+) -> tuple[Dataset, str | None]:
+    """The study's tokenised data (from ``data``, else where the study's data was, else
+    $IMDB_DATA), checked by checksum unless ``force``; and where its unlabeled reviews are."""
+    settings = study_settings(study)
+    stored = StudyAttrs.of(study).paths  # where the study's data was, if still there
+    if data is None and stored.get("data") and Path(stored["data"]).exists():
+        data = stored["data"]
+    if unsup is None and stored.get("unsup") and Path(stored["unsup"]).exists():
+        unsup = stored["unsup"]
+    data_settings = DataSettings(**{k: v for k, v in settings["data"].items() if k != "checksum"})
+    dataset = load_imdb(data, data_settings)
+    if not force and not same_data(settings["data"]["checksum"], dataset.source, dataset.checksum):
+        raise ValueError(
+            f"the data at {dataset.source} is not the study's (checksum "
+            f"{dataset.checksum[:12]}, the study's {settings['data']['checksum'][:12]}): pass "
+            "the data the study ran on, or --force to use this data anyway"
+        )
+    return dataset, unsup
+
+
 def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> list[FrozenTrial]:
     """The trials to rerun, or a clear refusal."""
     trials = study.get_trials(deepcopy=False)
@@ -277,23 +299,7 @@ def rerun(
     for path in paths:
         check_writable(path, overwrite)
     with export.claimed(paths):  # a second rerun of these trials is refused now, not at export
-        stored = StudyAttrs.of(study).paths  # where the study's data was, if still there
-        if data is None and stored.get("data") and Path(stored["data"]).exists():
-            data = stored["data"]
-        if unsup is None and stored.get("unsup") and Path(stored["unsup"]).exists():
-            unsup = stored["unsup"]
-        data_settings = DataSettings(
-            **{k: v for k, v in settings["data"].items() if k != "checksum"}
-        )
-        dataset = load_imdb(data, data_settings)
-        if not force and not same_data(
-            settings["data"]["checksum"], dataset.source, dataset.checksum
-        ):
-            raise ValueError(
-                f"the data at {dataset.source} is not the study's (checksum "
-                f"{dataset.checksum[:12]}, the study's {settings['data']['checksum'][:12]}): pass "
-                "the data the study ran on, or --force to rerun on this data anyway"
-            )
+        dataset, unsup = study_data(study, data, unsup, force=force)
         try:  # the rerun is stored after minutes of training: is the study writable?
             study_attrs.mark_rerun_started(study)  # a real write
         except Exception as exc:

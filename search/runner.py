@@ -14,7 +14,7 @@ from pathlib import Path
 
 import optuna
 
-from search import baseline, fresh, interrupt, record, study_attrs, workers
+from search import baseline, fresh, interrupt, kept, record, study_attrs, workers
 from search.budget import Budget
 from search.data import Dataset, load_imdb, same_data
 from search.display import short, show_epoch, show_trial
@@ -108,6 +108,7 @@ def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: 
     """The Optuna engine in this process: the loop over the objective, signals answered
     between batches; raises ``RunInterrupted`` or ``SearchBroken``."""
     settings, study = ready.settings, ready.study
+    artifacts = kept.store(settings.artifact_path) if settings.keep else None
     objective = make_objective(
         ready.space,
         ready.data,
@@ -116,6 +117,7 @@ def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: 
         vectors=ready.vectors,
         deadline=deadline,
         progress=_progress(settings),
+        artifacts=artifacts,
     )
 
     def claimed(trial: optuna.Trial) -> float:
@@ -127,7 +129,14 @@ def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: 
     try:
         with warnings.catch_warnings(), interrupt.handling():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            run_until_done(study, claimed, budget, deadline, settings.heartbeat)
+            run_until_done(
+                study,
+                claimed,
+                budget,
+                deadline,
+                settings.heartbeat,
+                callbacks=[kept.bound(artifacts, settings.keep)] if artifacts else [],
+            )
             interrupt.check()  # a signal that came between trials
         fail_stale(study)
     except KeyboardInterrupt as exc:
@@ -248,6 +257,7 @@ def _fill(
         study,
         data=str(Path(data.source).resolve()),
         unsup=str(Path(vectors.unsup).resolve()) if vectors.unsup else None,
+        artifacts=str(settings.artifact_path.resolve()) if settings.keep else None,
     )
     if new_file is not None:  # a relative default path depends on the current folder
         log.info(f"created {new_file.resolve()} for study {settings.study!r}")

@@ -21,6 +21,7 @@ from typing import Any
 
 from search.data import DataSettings
 from search.embeddings import VectorSettings
+from search.kept import KEEP
 from search.storage import HEARTBEAT
 
 SAMPLERS = ("tpe", "random", "qmc", "gp", "cmaes")
@@ -83,6 +84,8 @@ class RunSettings:
     enqueue_presets: bool | None = None
     quiet: bool = False
     no_baseline: bool = False
+    keep: int = KEEP  # trials whose weights are kept for an ensemble (search.kept)
+    artifacts: str | None = None  # where: None, beside the study (search.kept.artifact_dir)
     # the data (search.data.DataSettings) and where it is
     data: str | None = None
     vocab_size: int | None = None
@@ -98,7 +101,7 @@ class RunSettings:
     vector_epochs: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("data", "glove", "unsup"):  # paths may come as Path objects
+        for name in ("data", "glove", "unsup", "artifacts"):  # paths may come as Path objects
             value = getattr(self, name)
             if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
@@ -134,6 +137,14 @@ class RunSettings:
     @property
     def storage_url(self) -> str:
         return self.storage or f"sqlite:///studies/{self.study}.db"
+
+    @property
+    def artifact_path(self) -> Path:
+        from search.kept import artifact_dir
+
+        return (
+            Path(self.artifacts) if self.artifacts else artifact_dir(self.storage_url, self.study)
+        )
 
     @property
     def total(self) -> int | None:
@@ -220,7 +231,7 @@ def _found(stored: dict[str, Any], paths: dict[str, Any], engine: str | None) ->
         **{
             key: path
             for key, path in paths.items()
-            if key in ("data", "unsup") and path and Path(path).exists()
+            if key in ("data", "unsup", "artifacts") and path and Path(path).exists()
         },
     }
     if engine in (None, stored_engine):  # the same engine: its own sampler options too
@@ -264,6 +275,8 @@ def _check(s: RunSettings) -> None:
         raise SettingError(
             "trials_per_process", s.trials_per_process, "expected 0 (never) or a positive number"
         )
+    if not (_is_int(s.keep) and s.keep >= 0):
+        raise SettingError("keep", s.keep, "expected 0 (keep no weights) or a number of trials")
     if s.seed is not None and not _is_int(s.seed):
         raise SettingError("seed", s.seed, "expected a whole number")
     if s.timeout is not None and not (
@@ -289,7 +302,7 @@ def _check(s: RunSettings) -> None:
         value = getattr(s, name)
         if value is not None and value not in allowed:
             raise SettingError(name, value, f"expected one of {list(allowed)}")
-    for name in ("storage", "space", "data", "glove", "unsup"):
+    for name in ("storage", "space", "data", "glove", "unsup", "artifacts"):
         value = getattr(s, name)
         if value is not None and not isinstance(value, str):
             raise SettingError(name, value, "expected a string")

@@ -5,7 +5,8 @@ written here only, as ``search.record`` does for a trial's. Keras-free, so analy
                       less the storage URL)
     settings_changes  each change of the search settings on resume: {"from_trial": n, ...}
     objective         the value's meaning, for the dashboard
-    paths             where this machine keeps the data: {"data": ..., "unsup": ...}
+    paths             where this machine keeps the data and the trials' kept weights:
+                      {"data": ..., "unsup": ..., "artifacts": ...}
     presets_enqueued  the names of the presets queued as its first trials
     baselines         the linear baselines on the same split, by name (``search.baseline``)
     baseline          the bar: the one of them with the better validation accuracy (studies
@@ -13,6 +14,7 @@ written here only, as ``search.record`` does for a trial's. Keras-free, so analy
     rerun:N           trial N's rerun: test metrics and the exported model's path
     rerun:N:all-data  the same, trained on train + validation
     rerun_started     when the last rerun began (a write that proves the study writable)
+    ensemble          the last ``search.ensemble``: members, weights, figures, the model's path
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ BASELINE = "baseline"
 BASELINES = "baselines"
 RERUN = "rerun"
 RERUN_STARTED = "rerun_started"
+ENSEMBLE = "ensemble"
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,14 @@ def record_change(study: optuna.Study, changed: dict[str, Any]) -> None:
     write_settings(study, {**(attrs.settings or {}), **changed})
 
 
-def write_paths(study: optuna.Study, data: str, unsup: str | None) -> None:
-    study.set_user_attr(PATHS, {"data": data, "unsup": unsup})
+def write_paths(
+    study: optuna.Study, data: str, unsup: str | None, artifacts: str | None = None
+) -> None:
+    paths = {"data": data, "unsup": unsup}
+    old = StudyAttrs.of(study).paths.get("artifacts")
+    if artifacts or old:  # a run that keeps nothing does not forget where the kept ones are
+        paths["artifacts"] = artifacts or old
+    study.set_user_attr(PATHS, paths)
 
 
 def write_presets(study: optuna.Study, names: list[str]) -> None:
@@ -128,3 +137,7 @@ def write_rerun(study: optuna.Study, number: int, result: dict[str, Any], all_da
 
 def mark_rerun_started(study: optuna.Study) -> None:
     study.set_user_attr(RERUN_STARTED, time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def write_ensemble(study: optuna.Study, result: dict[str, Any]) -> None:
+    study.set_user_attr(ENSEMBLE, result)
