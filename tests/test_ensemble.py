@@ -179,31 +179,36 @@ def test_one_complete_trial_gives_a_one_member_ensemble_with_a_note(imdb_dir, tm
     assert json.loads((tmp_path / "e-ensemble.json").read_text())["members"][0]["weight"] == 1.0
 
 
+def test_a_size_below_one_is_one_line_and_exit_2(study, imdb_dir, tmp_path, capsys):
+    assert _ensemble(study, imdb_dir, tmp_path, "--size", "0") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --size 0: expected a positive number of selection steps"
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
-    ("setup", "extra", "message"),
+    ("setup", "message"),
     [
-        ("complete", ["--size", "0"], "--size 0: expected a positive number"),
-        ("none", [], "has no complete trial"),
-        ("keep0", [], "kept its weights (made before lstm-search kept them, or with --keep 0)"),
+        ("none", "has no complete trial"),
+        ("keep0", "kept its weights (made before lstm-search kept them, or with --keep 0)"),
     ],
 )
-def test_bad_ensembles_get_one_line_and_exit_2(setup, extra, message, imdb_dir, tmp_path, capsys):
+def test_a_study_without_kept_trials_is_one_line_and_exit_2(
+    setup, message, imdb_dir, tmp_path, capsys
+):
     storage = f"sqlite:///{tmp_path / 'b.db'}"
     args = ["--study", "e", "--storage", storage, "--space", f"{TINY}:space", "--epochs", "1"]
-    args += [*tiny_data_args(imdb_dir), "--no-baseline"]
-    if setup == "none":
-        optimize.main([*args, "--trials", "1"])
+    args += [*tiny_data_args(imdb_dir), "--no-baseline", "--trials", "1"]
+    if setup == "none":  # the study's attrs, but its one trial gone
+        assert optimize.main(args) == 0
         attrs = optuna.load_study(study_name="e", storage=storage).user_attrs
         optuna.delete_study(study_name="e", storage=storage)
         fresh = optuna.create_study(study_name="e", storage=storage)
         for key, value in attrs.items():
             fresh.set_user_attr(key, value)
     else:
-        assert (
-            optimize.main([*args, "--trials", "1", *(["--keep", "0"] if setup == "keep0" else [])])
-            == 0
-        )
+        assert optimize.main([*args, "--keep", "0"]) == 0
     capsys.readouterr()
-    assert _ensemble(storage, imdb_dir, tmp_path, *extra) == 2
+    assert _ensemble(storage, imdb_dir, tmp_path, "--quiet") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and len(err.splitlines()) == 1 and message in err
