@@ -37,11 +37,11 @@ KEEP = 10  # trials whose weights a study keeps by default
 
 
 def artifact_dir(storage_url: str, study: str) -> Path:
-    """Where a study keeps its artifacts unless told: beside its SQLite file, else under
-    ``studies/`` (workers on other machines need it on a shared folder: ``--artifacts``)."""
-    from search.storage import sqlite_file
+    """Where a study keeps its artifacts unless told: beside its SQLite or journal file, else
+    under ``studies/`` (workers on other machines need it on a shared folder: ``--artifacts``)."""
+    from search.storage import storage_file
 
-    file = sqlite_file(storage_url)
+    file = storage_file(storage_url)
     folder = file.parent if file is not None else Path("studies")
     return folder / f"{study}-artifacts"
 

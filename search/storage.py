@@ -107,6 +107,13 @@ def sqlite_file(url: str) -> Path | None:
     )
 
 
+def storage_file(url: str) -> Path | None:
+    """The file a SQLite or journal-file storage lives in; None for a server."""
+    if url.startswith("journal:"):
+        return Path(url.removeprefix("journal:")).expanduser()
+    return sqlite_file(url)
+
+
 def open_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseStorage:
     """An Optuna storage from a URL: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL), or a journal
     for many workers without a database: ``redis://host:port`` or ``journal:path/to/file.log``.

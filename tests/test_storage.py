@@ -62,7 +62,7 @@ def test_a_terminated_database_connection_loses_no_trial(imdb_dir, tmp_path):
     command = [
         sys.executable, "-m", "search.optimize", "--study", name, "--storage", storage,
         "--space", f"{TINY}:announced", "--epochs", "4", "--trials", "3", "--pruner", "none",
-        "--no-baseline", *tiny_data_args(imdb_dir),
+        "--no-baseline", "--artifacts", str(tmp_path / "kept"), *tiny_data_args(imdb_dir),
     ]  # fmt: skip
     env = {**os.environ, "LSTM_SEARCH_TEST_MARKER": str(marker)}
     open_storage(storage)
@@ -158,7 +158,7 @@ def test_a_lost_database_is_a_clear_exit_and_the_next_run_recovers(imdb_dir, tmp
     common = [
         sys.executable, "-m", "search.optimize", "--study", name, "--space", f"{TINY}:announced",
         "--epochs", "30", "--trials", "2", "--pruner", "none", "--heartbeat", "1",
-        "--no-baseline", *tiny_data_args(imdb_dir),
+        "--no-baseline", "--artifacts", str(tmp_path / "kept"), *tiny_data_args(imdb_dir),
     ]  # fmt: skip
     # storage calls retry through an outage for 30 s by default; this one lasts
     env = {**os.environ, "LSTM_SEARCH_TEST_MARKER": str(marker), "LSTM_SEARCH_STORAGE_RETRY": "3"}
