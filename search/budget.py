@@ -24,7 +24,7 @@ DIVERGED = "loss became NaN/inf (TerminateOnNaN stopped training)"  # a bad poin
 
 
 # failures that say nothing about the search: a diverged point, a trial another worker made moot
-NOT_COUNTED = (Failure.NOT_NEEDED, Failure.DIVERGED)
+NOT_COUNTED = (Failure.NOT_NEEDED, Failure.DIVERGED, Failure.TIMEOUT)
 
 
 class NotNeeded(Exception):

@@ -79,6 +79,7 @@ def make_objective(
         write = lambda **fields: record.write(trial, **fields)  # noqa: E731
         trial_seed = seed + trial.number if seed is not None else random.randrange(2**31)
         write(seed=trial_seed)
+        cut_by_timeout = []
         try:
             interrupt.check()  # a signal between trials: do not start another
             params = ModelParams.of(draw(space, OptunaSuggester(trial)))
@@ -92,7 +93,7 @@ def make_objective(
                     epochs,
                     len(cut.train.y),
                     deadline=deadline,
-                    stopped=lambda: write(stopped_by="timeout"),
+                    stopped=lambda: cut_by_timeout.append(True),
                     progress=progress,
                 ),
             ]
@@ -116,6 +117,15 @@ def make_objective(
         except Exception as exc:
             write(fail_reason=f"{type(exc).__name__}: {exc}", failure=Failure.ERROR)
             raise
+        if cut_by_timeout:  # partial: not a result to rank, keep or learn from
+            epochs_run = len(result.history.get(MONITOR, []))
+            write(
+                stopped_by="timeout",
+                failure=Failure.TIMEOUT,
+                fail_reason=f"cut by the study's --timeout after {epochs_run} of up to {epochs} "
+                "epochs; a resumed study runs these params again",
+            )
+            return math.nan  # FAIL: out of best_trial and the sampler's model
         if record.diverged(result.history):
             write(fail_reason=DIVERGED, failure=Failure.DIVERGED)
             return math.nan  # Optuna records a NaN objective as FAIL and goes on

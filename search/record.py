@@ -29,6 +29,7 @@ class Failure(StrEnum):
     DIVERGED = "diverged"  # a NaN/inf loss: a bad point of the space, not a broken search
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM
     NOT_NEEDED = "not_needed"  # the study's total was reached by other workers' trials
+    TIMEOUT = "timeout"  # the study's --timeout cut it: partial, run again on resume
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,14 @@ class Record:
     param_count: int | None = None
     curves: dict[str, list[float]] = field(default_factory=dict)  # per epoch, as Keras logs
     fit_seconds: float = 0.0  # training only, not data or model assembly
-    samples_per_second: float = 0.0
+    samples_per_second: float = 0.0  # reviews trained (batches x batch size) per fit second
+    reviews_trained: int = 0
+    seconds_per_review: float | None = None  # fit seconds (validation included) per review
     fail_reason: str | None = None
     failure: str | None = None  # a ``Failure`` value
     stopped_by: str | None = None  # "timeout" when the study's budget ended it
     preset: str | None = None  # a queued preset's name
+    retry_of: int | None = None  # the trial the timeout cut, whose params this one runs again
     worker: int | None = None  # --workers: which process ran it
     engine: str = "optuna"  # or "kerastuner"
     kerastuner: dict[str, Any] | None = None  # its trial id and Hyperband's tuner/* values
@@ -155,14 +159,16 @@ def at_best_epoch(curves: dict[str, list[float]]) -> dict[str, Any]:
     }
 
 
-def finished_fit(curves: dict[str, list[float]], seconds: float, samples: int) -> dict[str, Any]:
-    """The fields a fit adds when it ends (complete, pruned, failed or interrupted)."""
-    epochs = len(curves.get(MONITOR, []))
+def finished_fit(curves: dict[str, list[float]], seconds: float, reviews: int) -> dict[str, Any]:
+    """The fields a fit adds when it ends (complete, pruned, failed or interrupted); ``reviews``
+    is what it trained on, so a fit cut mid-epoch is not credited with the whole epoch."""
     return {
         "curves": curves,
         **at_best_epoch(curves),
         "fit_seconds": round(seconds, 2),
-        "samples_per_second": round(epochs * samples / seconds, 1) if seconds else 0.0,
+        "reviews_trained": reviews,
+        "samples_per_second": round(reviews / seconds, 1) if seconds else 0.0,
+        "seconds_per_review": round(seconds / reviews, 6) if reviews else None,
     }
 
 

@@ -25,7 +25,7 @@ from search.objective import make_objective
 from search.settings import RunSettings
 from search.storage import fail_stale, open_storage, redact, sqlite_file
 from search.strategy import make_sampler, sampler_seed
-from search.study import StudySettings, create_or_resume, enqueue_presets
+from search.study import StudySettings, create_or_resume, enqueue_presets, requeue_cut
 from spaces import Space, capped, caps_for, companion, load_space
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ def run(
     if baseline.stored(study) is not None:
         log.info(baseline.describe_all(study))
     fail_stale(study)  # trials of workers that died since the last run: FAIL, queued again
+    if settings.engine == "optuna":
+        requeue_cut(study)
     budget = Budget(settings.total, settings.max_failures, per_process=fresh_every)
     if carried is not None:
         budget.failures, budget.finished_here = carried.failures, carried.finished

@@ -15,6 +15,7 @@ from search import study_attrs
 from search.embeddings import VectorSettings
 from search.params import ModelParams
 from search.presets import MEASURED, PRESETS, SEED_DATA
+from search.record import Failure, Record
 from search.storage import open_storage, redact
 from search.strategy import make_pruner, make_sampler
 from spaces import companion
@@ -122,3 +123,22 @@ def enqueue_presets(
         queued.append(values)
     study_attrs.write_presets(study, names)
     return names
+
+
+def requeue_cut(study: optuna.Study) -> list[int]:
+    """Queue again the params of trials the study's ``--timeout`` cut (``Failure.TIMEOUT``),
+    once each, so a resumed study finishes what the last run's budget ended (a cut preset
+    keeps its name). Returns the numbers of the cut trials queued."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {Record.of(t).retry_of for t in trials}
+    queued = []
+    for t in trials:
+        r = Record.of(t)
+        if r.failure != Failure.TIMEOUT or t.number in retried:
+            continue
+        attrs = {"retry_of": t.number, **({"preset": r.preset} if r.preset else {})}
+        study.enqueue_trial(t.params, user_attrs=attrs)
+        queued.append(t.number)
+    if queued:
+        log.info(f"queued again the params of trials the last run's --timeout cut: {queued}")
+    return queued

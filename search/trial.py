@@ -161,12 +161,23 @@ def train(
     history: dict[str, list[float]] = {}
     model_params = p.as_dict()
 
+    samples, trained = len(cut.train.y), [0]
+
     class Live(keras.callbacks.Callback):  # the dashboard shows the curves as they grow
+        def on_epoch_begin(self, epoch, logs=None):
+            self.batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+
         def on_epoch_end(self, epoch, logs=None):
+            trained[0] += min(self.batches * p.batch_size, samples)
+            self.batches = 0
             write(curves=history)
             if note is not None:
                 note(record.trial_note(model_params, history))
 
+    live = Live()
     start = time.perf_counter()
     try:
         with memory_bounded(p):
@@ -176,11 +187,12 @@ def train(
                 epochs=epochs,
                 initial_epoch=initial_epoch,
                 batch_size=p.batch_size,
-                callbacks=[Live(), *callbacks],
+                callbacks=[live, *callbacks],
                 history=history,
             )
     finally:
-        write(**record.finished_fit(history, time.perf_counter() - start, len(cut.train.y)))
+        cut_short = min(getattr(live, "batches", 0) * p.batch_size, samples)  # an unended epoch
+        write(**record.finished_fit(history, time.perf_counter() - start, trained[0] + cut_short))
 
 
 def train_params(

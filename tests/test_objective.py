@@ -7,7 +7,7 @@ import pytest
 from optuna_dashboard import get_note
 
 from search.objective import make_objective
-from search.record import Record
+from search.record import Failure, Record
 from tests import tiny_space
 
 
@@ -34,6 +34,8 @@ def test_completed_trial_records_everything_analysis_needs(tiny_data):
         "param_count",
         "fit_seconds",
         "samples_per_second",
+        "seconds_per_review",
+        "reviews_trained",
         "seed",
     ):
         assert key in a
@@ -109,10 +111,13 @@ def test_invalid_params_fail_the_trial_with_a_reason(tiny_data):
     assert reason.startswith("ValueError: Invalid model param lstm_units=[0]")
 
 
-def test_a_passed_deadline_stops_training_mid_epoch_and_keeps_the_trial(tiny_data):
+def test_a_trial_the_deadline_cuts_is_a_timeout_failure_with_what_it_trained(tiny_data):
     """--timeout bounds the wall time: past the deadline, a trial stops after its current batch
-    (Keras still validates that epoch) and completes with what it has."""
+    (Keras still validates that epoch). It is partial, so it is FAIL with the timeout as its
+    kind (out of best_trial and the sampler), and its speed counts the batches it trained."""
     import time
+
+    from search.budget import NOT_COUNTED
 
     study = optuna.create_study()
     objective = make_objective(
@@ -120,9 +125,28 @@ def test_a_passed_deadline_stops_training_mid_epoch_and_keeps_the_trial(tiny_dat
     )
     study.optimize(objective, n_trials=1)
     trial = study.trials[0]
-    assert trial.state == optuna.trial.TrialState.COMPLETE
-    assert trial.user_attrs["stopped_by"] == "timeout" and trial.user_attrs["epochs_run"] == 1
-    assert math.isfinite(trial.value)
+    r = Record.of(trial)
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert r.failure == Failure.TIMEOUT and Failure.TIMEOUT in NOT_COUNTED
+    assert r.stopped_by == "timeout" and r.epochs_run == 1
+    assert r.fail_reason.startswith("cut by the study's --timeout after 1 of up to 5 epochs")
+    batch = trial.params.get("batch_size", 32)
+    assert r.reviews_trained == batch  # one batch, not the epoch's len(train)
+    assert r.reviews_trained < len(tiny_data.train.y)
+    assert r.samples_per_second == pytest.approx(batch / r.fit_seconds, rel=0.02)
+
+
+def test_a_resumed_study_runs_a_cut_trial_again_once(tiny_data):
+    from search.study import requeue_cut
+
+    study = optuna.create_study()
+    cut = make_objective(tiny_space.space, tiny_data, epochs=3, seed=0, deadline=0.0)
+    study.optimize(cut, n_trials=1)
+    assert requeue_cut(study) == [0] and requeue_cut(study) == []  # once, however often
+    study.optimize(make_objective(tiny_space.space, tiny_data, epochs=1, seed=0), n_trials=1)
+    again = study.trials[1]
+    assert again.params == study.trials[0].params and Record.of(again).retry_of == 0
+    assert again.state == optuna.trial.TrialState.COMPLETE and study.best_trial.number == 1
 
 
 def test_the_deadline_stops_within_the_epoch():

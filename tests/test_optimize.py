@@ -113,6 +113,12 @@ def test_the_timeout_bounds_the_run_and_ends_the_trial_it_would_overrun(run, cap
     trials = load(run.storage).trials
     assert 1 <= len(trials) < 50 and took < 60, (len(trials), took)
     assert "finished in" in capsys.readouterr().out
+    cut = [t for t in trials if Record.of(t).stopped_by == "timeout"]
+    assert all(t.state.name == "FAIL" and Record.of(t).failure == "timeout" for t in cut)
+    if cut:  # the same command with more time runs the cut params again, first
+        assert run("--trials", str(len(trials) + 1), "--seed", "0", "--no-baseline") == 0
+        again = load(run.storage).trials[len(trials)]
+        assert Record.of(again).retry_of == cut[0].number and again.params == cut[0].params
 
 
 def test_a_space_that_exits_fails_its_trials_and_the_search_stops_cleanly(run, capsys):
