@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 import optuna
 import pytest
 from optuna_dashboard import get_note

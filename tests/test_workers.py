@@ -42,7 +42,9 @@ def test_two_workers_share_one_study(imdb_dir, storage, tmp_path, redis_url):
         "1",
         "--trials",
         "4",
-        "--artifacts", str(tmp_path / "kept"), *tiny_data_args(imdb_dir),
+        "--artifacts",
+        str(tmp_path / "kept"),
+        *tiny_data_args(imdb_dir),
     ]
     workers = [
         subprocess.Popen(
