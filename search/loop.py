@@ -28,12 +28,23 @@ def run_until_done(
     deadline: float | None,
     heartbeat: int,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
+    queue_next: Callable[[optuna.Study], object] | None = None,
 ) -> None:
     """Run trials until the study has its total of finished trials, the deadline passes, or the
     search is broken. When the rest of the total is running in other workers, wait for them:
     one may fail, or die and be queued again (its heartbeat stops), and then this worker runs
     it, so the total is reached exactly and no dead worker's trial is lost. ``callbacks`` run
-    after each trial, after the loop's own."""
+    after each trial, after the loop's own. ``queue_next(study)`` queues a planned trial
+    (``search.study.queue_next_preset``) whenever another trial is about to start here, and only
+    then, so a run that ends leaves nothing WAITING."""
+
+    def going_on(study: optuna.Study, trial: FrozenTrial) -> None:
+        left = budget.left(study)
+        ended = deadline is not None and time.monotonic() >= deadline
+        if queue_next and not (budget.broken or budget.process_done or ended):
+            if interrupt.requested() is None and (left is None or left > 0):
+                queue_next(study)
+
     waiting = False
     while not budget.broken and not interrupt.requested():
         timeout = None if deadline is None else deadline - time.monotonic()
@@ -56,12 +67,14 @@ def run_until_done(
         waiting = False
         if budget.process_done:  # the rest in a fresh process (search.fresh)
             return
+        if queue_next:
+            queue_next(study)
         study.optimize(
             objective,
             n_trials=left,  # failed ones count here but not in the total: the loop runs more
             timeout=timeout,
             catch=(Exception,),
-            callbacks=[show_trial, _stop_on_signal, budget, *callbacks, release_memory],
+            callbacks=[show_trial, _stop_on_signal, budget, going_on, *callbacks, release_memory],
             show_progress_bar=sys.stderr.isatty(),  # no bar in log files
         )
         if budget.total is None:

@@ -25,7 +25,13 @@ from search.objective import make_objective
 from search.settings import RunSettings
 from search.storage import fail_stale, open_storage, redact, sqlite_file
 from search.strategy import make_sampler, sampler_seed
-from search.study import StudySettings, create_or_resume, enqueue_presets, requeue_cut
+from search.study import (
+    StudySettings,
+    create_or_resume,
+    enqueue_presets,
+    queue_next_preset,
+    requeue_cut,
+)
 from spaces import Space, capped, caps_for, companion, load_space
 
 log = logging.getLogger(__name__)
@@ -138,6 +144,7 @@ def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: 
                 deadline,
                 settings.heartbeat,
                 callbacks=[kept.bound(artifacts, settings.keep)] if artifacts else [],
+                queue_next=queue_next_preset,
             )
             interrupt.check()  # a signal that came between trials
         fail_stale(study)
@@ -266,17 +273,19 @@ def _fill(
     if settings.enqueue_presets is not False and settings.engine == "optuna":
         enqueued = enqueue_presets(study, settings.space, caps)
         if enqueued:
-            log.info(f"enqueued presets as the first trials: {enqueued}")
+            log.info(f"first trials, queued one at a time: {enqueued}")
         elif settings.enqueue_presets:
             raise ValueError(
                 f"--enqueue-presets: space {settings.space!r} has no point() for the presets"
             )
     # the presets are not the sampler's random start: 5 random trials still follow them (a TPE
     # fit on the seed presets alone kept to their learned embeddings and last-state outputs);
-    # 5, not Optuna's 10, because a 2-hour budget on 2 cores buys about 25 trials in all
-    warm = len(study_attrs.StudyAttrs.of(study).presets_enqueued)
+    # 5, not Optuna's 10, because a 2-hour budget on 2 cores buys about 25 trials in all. A
+    # space with a cheap part plans them there (cheap_start_*: in the plan already)
+    plan = study_attrs.StudyAttrs.of(study).presets_enqueued
+    cheap = sum(name.startswith("cheap_start_") for name in plan)
     seed = sampler_seed(study, settings.sampler, settings.seed)
-    study.sampler = make_sampler(settings.sampler, seed, startup=5 + warm)
+    study.sampler = make_sampler(settings.sampler, seed, startup=len(plan) + 5 - cheap)
     missing = baseline.missing(study)
     if not settings.no_baseline and missing:
         log.info(f"baselines: {', '.join(missing)} on the same split (once per study)")

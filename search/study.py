@@ -97,32 +97,59 @@ def create_or_resume(
     return study
 
 
+CHEAP_STARTS = 5  # the sampler's start-up trials, drawn in the space's cheap part (``CHEAP``)
+
+
 def enqueue_presets(
     study: optuna.Study, space: str, caps: dict[str, int] | None = None
 ) -> list[str]:
-    """Queue the presets the space can express as the first trials of a new study: the
-    configurations measured here first, then the seed study's, so the search starts from the
-    best known and the pruner has a strong first trial to rank the others against. A resumed
-    study, or a worker that starts beside another, queues nothing twice. ``caps``: a preset
-    beyond the study's tokenisation (``spaces.capped``) is left out."""
+    """Plan the first trials of a new study and queue the first of them: the presets the space
+    can express (the configurations measured here first, then the seed study's), so the search
+    starts from the best known and the pruner has a strong first trial to rank the others
+    against; then, if the space names its cheap part (``CHEAP``: e.g. short reviews, one layer),
+    ``CHEAP_STARTS`` start-up trials fixed there and random elsewhere, so the random start does
+    not spend the budget in the space's cost tail. One planned trial is WAITING at a time
+    (``queue_next_preset``): a run the budget ends leaves none behind, and a resume goes on
+    with the plan. A resumed study, or a worker that starts beside another, plans nothing
+    twice. ``caps``: a preset beyond the study's tokenisation (``spaces.capped``) is left out."""
     point = companion(space, "point")
     if point is None or study_attrs.StudyAttrs.of(study).presets_enqueued:
         return []
-    names, queued = [], []
+    plan: list[dict[str, Any]] = []
     for name, preset in {**MEASURED, **PRESETS}.items():
         try:
             values = point(ModelParams.of(preset.params).as_dict(), **SEED_DATA)
         except ValueError:  # e.g. domain vectors in the seed space
             continue
-        if values in queued:  # "searched" may be a point queued already under another name
+        if any(values == p["params"] for p in plan):  # "searched" may be a point planned already
             continue
         if any(values.get(k, 0) > cap for k, cap in (caps or {}).items()):
             continue
-        study.enqueue_trial(values, user_attrs={"preset": name}, skip_if_exists=True)
-        names.append(name)
-        queued.append(values)
-    study_attrs.write_presets(study, names)
-    return names
+        plan.append({"name": name, "params": values})
+    cheap = companion(space, "CHEAP")
+    if cheap:
+        cheap = {k: v for k, v in cheap.items() if k not in (caps or {}) or v <= caps[k]}
+        plan += [{"name": f"cheap_start_{i}", "params": cheap} for i in range(1, CHEAP_STARTS + 1)]
+    study_attrs.write_plan(study, plan)
+    study_attrs.write_presets(study, [p["name"] for p in plan])
+    return [p["name"] for p in plan]
+
+
+def queue_next_preset(study: optuna.Study) -> str | None:
+    """Queue the study's next planned trial if none is WAITING (the loop calls it whenever a
+    trial is about to start). Returns its name, or None."""
+    plan = study_attrs.StudyAttrs.of(study).preset_plan
+    if not plan:
+        return None
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+        return None
+    ran = {Record.of(t).preset for t in trials}
+    for item in plan:
+        if item["name"] not in ran:
+            study.enqueue_trial(item["params"], user_attrs={"preset": item["name"]})
+            return item["name"]
+    return None
 
 
 def requeue_cut(study: optuna.Study) -> list[int]:

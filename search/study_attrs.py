@@ -7,7 +7,9 @@ written here only, as ``search.record`` does for a trial's. Keras-free, so analy
     objective         the value's meaning, for the dashboard
     paths             where this machine keeps the data and the trials' kept weights:
                       {"data": ..., "unsup": ..., "artifacts": ...}
-    presets_enqueued  the names of the presets queued as its first trials
+    presets_enqueued  the names of the presets (and cheap start-up trials) planned as its first
+                      trials
+    preset_plan       those trials' names and params, queued one at a time
     baselines         the linear baselines on the same split, by name (``search.baseline``)
     baseline          the bar: the one of them with the better validation accuracy (studies
                       made before there were two hold only this, the TF-IDF model)
@@ -30,6 +32,7 @@ SETTINGS_CHANGES = "settings_changes"
 OBJECTIVE = "objective"
 PATHS = "paths"
 PRESETS = "presets_enqueued"
+PLAN = "preset_plan"
 BASELINE = "baseline"
 BASELINES = "baselines"
 RERUN = "rerun"
@@ -45,6 +48,7 @@ class StudyAttrs:
     settings_changes: list[dict[str, Any]] = field(default_factory=list)
     paths: dict[str, Any] = field(default_factory=dict)
     presets_enqueued: list[str] = field(default_factory=list)
+    preset_plan: list[dict[str, Any]] = field(default_factory=list)
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     reruns: dict[int, dict[str, Any]] = field(default_factory=dict)  # train-split reruns
 
@@ -62,6 +66,7 @@ class StudyAttrs:
             settings_changes=attrs.get(SETTINGS_CHANGES) or [],
             paths=attrs.get(PATHS) or {},
             presets_enqueued=attrs.get(PRESETS) or [],
+            preset_plan=attrs.get(PLAN) or [],
             baselines=attrs.get(BASELINES) or _old_baseline(attrs.get(BASELINE)),
             reruns=reruns,
         )
@@ -117,6 +122,10 @@ def write_paths(
 
 def write_presets(study: optuna.Study, names: list[str]) -> None:
     study.set_user_attr(PRESETS, names)
+
+
+def write_plan(study: optuna.Study, plan: list[dict[str, Any]]) -> None:
+    study.set_user_attr(PLAN, plan)
 
 
 def write_baselines(study: optuna.Study, results: dict[str, dict[str, Any]]) -> None:

@@ -55,32 +55,47 @@ def test_a_study_that_stored_the_old_data_checksum_resumes_and_is_upgraded(run, 
     assert load(run.storage).user_attrs["settings"]["data"]["checksum"] == new
 
 
-def test_presets_are_the_first_trials_and_are_not_enqueued_twice(run, capsys):
-    """The configurations measured here come first, then the seed study's."""
+def test_presets_then_cheap_starts_are_the_first_trials_queued_one_at_a_time(run, capsys):
+    """The configurations measured here come first, then the seed study's, then start-up trials
+    in the space's cheap part; one is WAITING at a time, so a run that ends leaves none behind
+    and the same command goes on with the plan."""
     from search.presets import MEASURED, PRESETS, SEED_DATA, get_preset
-    from spaces.default import point
+    from search.study import CHEAP_STARTS
+    from spaces.default import CHEAP, point
 
     tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--epochs", "1"]
     assert run("--trials", "2", *tokenize, space="default") == 0
-    assert "enqueued presets as the first trials" in capsys.readouterr().out
+    assert "first trials, queued one at a time" in capsys.readouterr().out
     study = load(run.storage)
     names, points = [], []
-    for name in [*MEASURED, *PRESETS]:  # a preset that is another's point is queued once
+    for name in [*MEASURED, *PRESETS]:  # a preset that is another's point is planned once
         if point(full(get_preset(name).params), **SEED_DATA) not in points:
             names.append(name)
             points.append(point(full(get_preset(name).params), **SEED_DATA))
+    cheap = [f"cheap_start_{i}" for i in range(1, CHEAP_STARTS + 1)]
     assert names[0] == "domain_pooled"
-    assert len(study.trials) == len(names)  # 2 run, the others wait their turn
-    assert [t.user_attrs["preset"] for t in study.trials] == names
-    for trial, name in zip(study.trials[:2], names, strict=False):
-        assert trial.state.is_finished()
+    assert study.user_attrs["presets_enqueued"] == names + cheap
+    assert len(study.trials) == 2  # nothing left WAITING
+    for trial, name in zip(study.trials, names[:2], strict=True):
+        assert trial.state.is_finished() and trial.user_attrs["preset"] == name
         assert trial.params == point(full(get_preset(name).params), **SEED_DATA)
     assert study.trials[0].params["embedding"] == "domain_tuned"
-    assert {t.state.name for t in study.trials[2:]} == {"WAITING"}
     assert run("--trials", "3", *tokenize, space="default") == 0
-    assert "enqueued" not in capsys.readouterr().out
+    assert "first trials" not in capsys.readouterr().out
     study = load(run.storage)
-    assert len(study.trials) == len(names) and study.trials[2].state.is_finished()
+    assert [t.user_attrs["preset"] for t in study.trials] == names[:3]
+    assert all(t.state.is_finished() for t in study.trials)
+
+    # the cheap starts: fixed where the space is cheap, the rest drawn
+    late = optuna.create_study()
+    late.set_user_attr("preset_plan", study.user_attrs["preset_plan"])
+    for name in names:  # as if the presets had run
+        late.enqueue_trial({}, user_attrs={"preset": name})
+        late.tell(late.ask(), 1.0)
+    from search.study import queue_next_preset
+
+    assert queue_next_preset(late) == "cheap_start_1" and queue_next_preset(late) is None
+    assert late.get_trials()[-1].system_attrs["fixed_params"] == CHEAP
 
 
 def test_the_seed_space_queues_only_the_seed_presets():
@@ -154,11 +169,12 @@ def test_presets_beyond_a_capped_tokenisation_are_not_queued():
     study = optuna.create_study()
     names = enqueue_presets(study, "default", {"maxlen": 300})
     assert names and "domain_pooled" not in names
-    assert all(t.params.get("maxlen", 0) <= 300 for t in study.get_trials())
-    assert all(
-        t.system_attrs["fixed_params"]["maxlen"] <= 300 for t in study.get_trials(deepcopy=False)
-    )
-    assert enqueue_presets(optuna.create_study(), "default", {"maxlen": 150}) == []
+    plan = study.user_attrs["preset_plan"]
+    assert [p["name"] for p in plan] == names
+    assert all(p["params"].get("maxlen", 0) <= 300 for p in plan)
+    assert enqueue_presets(optuna.create_study(), "default", {"maxlen": 150}) == [
+        f"cheap_start_{i}" for i in range(1, 6)
+    ]  # no preset fits 150 tokens; the cheap starts leave maxlen to the capped space
 
 
 def test_a_trial_from_before_a_param_was_added_to_the_space_reruns_with_its_old_value():
