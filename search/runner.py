@@ -25,6 +25,7 @@ from search.objective import make_objective
 from search.settings import RunSettings
 from search.storage import fail_stale, open_storage, redact, sqlite_file
 from search.strategy import make_sampler, sampler_seed
+from search.vectors import check_unlabeled
 from search.study import (
     StudySettings,
     create_or_resume,
@@ -222,6 +223,8 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
     space = capped(load_space(settings.space), caps)
     vectors = settings.vector_settings()
     data = load_imdb(settings.data, data_settings)
+    if companion(settings.space, "UNLABELED"):  # before any trial or preparation
+        check_unlabeled(vectors, data.source, settings.space)
     old = attrs.data.get("checksum")
     if old not in (None, data.checksum) and same_data(old, data.source, data.checksum):
         # a study from before data was identified by content: its own data, named anew

@@ -100,6 +100,18 @@ def read_unsup(path: Path) -> list[str]:
     return [text for _, text in sorted(found)]
 
 
+def check_unlabeled(settings: VectorSettings, data_source: str, space: str) -> None:
+    """Refuse, before any work, a run of a space whose trials need the unlabeled reviews (domain
+    vectors, VAT) when there are none: otherwise those trials fail one by one mid-study."""
+    path = resolve_unsup(settings.unsup, data_source)
+    if next(members(path, _UNSUP), None) is None:
+        raise ValueError(
+            f"space {space!r} trains on IMDB's unlabeled reviews (domain vectors, VAT) and "
+            f"{str(path)!r} has none (aclImdb/train/unsup): pass --unsup with "
+            "aclImdb_v1_unsup.tar.gz (or the official full archive), or choose another --space"
+        )
+
+
 def corpus(data: Dataset, settings: VectorSettings) -> tuple[list[str], list[str]]:
     """The texts the vectors learn from: the training split's reviews (the same split as
     ``data``) and the unlabeled reviews."""

@@ -165,3 +165,23 @@ def test_a_shorter_tokenisation_caps_the_space_instead_of_failing(run, capsys):
     argv = ["--study", "capped", "--storage", run.storage, "--out", str(out_dir)]
     assert rerun.main(argv) == 0
     assert list(out_dir.glob("capped-trial0.keras"))
+
+
+def test_the_default_space_without_unlabeled_reviews_is_refused_before_any_trial(
+    tmp_path, capsys
+):
+    """Its domain vectors and VAT need train/unsup: one line with the way out, exit 2, no
+    trial run (they used to fail one by one, interleaved so --max-failures never fired)."""
+    import shutil
+
+    from tests.conftest import make_imdb
+
+    data = make_imdb(tmp_path / "labeled", n_train=10, n_test=4)
+    shutil.rmtree(data / "train" / "unsup")
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    argv = ["--study", "u", "--storage", storage, "--data", str(data), "--trials", "1"]
+    assert main([*argv, "--maxlen", "16", "--vocab-size", "100", "--no-baseline"]) == 2
+    err = capsys.readouterr().err
+    assert "space 'default' trains on IMDB's unlabeled reviews" in err and "--unsup" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not optuna.get_all_study_names(storage) or not load(storage).trials
