@@ -25,7 +25,6 @@ from search.objective import make_objective
 from search.settings import RunSettings
 from search.storage import fail_stale, open_storage, redact, sqlite_file
 from search.strategy import make_sampler, sampler_seed
-from search.vectors import check_unlabeled
 from search.study import (
     StudySettings,
     create_or_resume,
@@ -33,6 +32,7 @@ from search.study import (
     queue_next_preset,
     requeue_cut,
 )
+from search.vectors import check_unlabeled
 from spaces import Space, capped, caps_for, companion, load_space
 
 log = logging.getLogger(__name__)

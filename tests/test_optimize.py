@@ -167,9 +167,7 @@ def test_a_shorter_tokenisation_caps_the_space_instead_of_failing(run, capsys):
     assert list(out_dir.glob("capped-trial0.keras"))
 
 
-def test_the_default_space_without_unlabeled_reviews_is_refused_before_any_trial(
-    tmp_path, capsys
-):
+def test_the_default_space_without_unlabeled_reviews_is_refused_before_any_trial(tmp_path, capsys):
     """Its domain vectors and VAT need train/unsup: one line with the way out, exit 2, no
     trial run (they used to fail one by one, interleaved so --max-failures never fired)."""
     import shutil
