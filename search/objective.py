@@ -28,18 +28,25 @@ log = logging.getLogger(__name__)
 
 
 def pruning_callback(trial: optuna.Trial, epochs: int):
-    """Report val_loss each epoch and prune when the pruner says so (``fit`` has already
-    refused epoch logs without val_loss, and ``search.trial.train`` has stored the curves so
-    far, which the chance-level pruner reads). Never at the last of ``epochs``: the trial has
-    trained all it would, so it completes with what it reached, not as pruned."""
+    """Report the best val_loss so far each epoch and prune when the pruner says so (``fit``
+    has already refused epoch logs without val_loss, and ``search.trial.train`` has stored the
+    curves so far, which the chance-level pruner reads). The best so far, not the epoch's
+    value: the trial's value is its best epoch (early stopping restores it), so a trial with one
+    noisy epoch at a rung is not pruned for it (one that reached 0.2499 on its rerun was pruned
+    on 0.341 after 0.279). Never at the last of ``epochs``: the trial has trained all it would,
+    so it completes with what it reached, not as pruned."""
     import keras
 
     class Pruning(keras.callbacks.Callback):
+        best = math.inf
+
         def on_epoch_end(self, epoch, logs=None):
-            trial.report(float(logs[MONITOR]), step=epoch + 1)
+            value = float(logs[MONITOR])
+            self.best = min(self.best, value) if math.isfinite(value) else value
+            trial.report(self.best, step=epoch + 1)
             if epoch + 1 < epochs and trial.should_prune():
                 raise optuna.TrialPruned(
-                    f"pruned at epoch {epoch + 1} ({MONITOR}={logs[MONITOR]:.4f})"
+                    f"pruned at epoch {epoch + 1} ({MONITOR}={value:.4f}, best {self.best:.4f})"
                 )
 
     return Pruning()

@@ -193,3 +193,17 @@ def test_a_trial_is_never_pruned_at_its_last_epoch(tiny_data):
         (trial,) = study.trials
         assert trial.state.name == state, epochs
         assert len(trial.intermediate_values) == 1  # pruned after epoch 1, or done at it
+
+
+def test_the_pruner_compares_the_best_val_loss_so_far():
+    """A worse epoch after a good one reports the good one: the trial's value is its best
+    epoch, and a rung should not prune it for one noisy epoch."""
+    from search.objective import pruning_callback
+
+    study = optuna.create_study(pruner=optuna.pruners.NopPruner())
+    trial = study.ask()
+    callback = pruning_callback(trial, epochs=5)
+    for epoch, loss in enumerate([0.5, 0.7, 0.4, 0.45]):
+        callback.on_epoch_end(epoch, {"val_loss": loss})
+    stored = study.trials[0].intermediate_values
+    assert stored == {1: 0.5, 2: 0.5, 3: 0.4, 4: 0.4}
