@@ -38,7 +38,7 @@ def trial_line(trial: FrozenTrial) -> str:
     line += f"epochs={r.epochs_run} fit {r.fit_seconds:.0f}s"
     if trial.duration is not None:  # building, vectors and evaluation too
         line += f", wall {trial.duration.total_seconds():.0f}s"
-    if trial.state == TrialState.FAIL and r.fail_reason:
+    if trial.state != TrialState.COMPLETE and r.fail_reason:
         line += f"  ({r.fail_reason})"
     return line
 

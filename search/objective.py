@@ -15,7 +15,7 @@ from collections.abc import Callable
 import optuna
 from optuna.artifacts import FileSystemArtifactStore
 
-from search import interrupt, kept, record
+from search import guard, interrupt, kept, record
 from search import trial as engine_neutral
 from search.budget import DIVERGED
 from search.data import Dataset
@@ -62,6 +62,7 @@ def make_objective(
     deadline: float | None = None,
     progress: Callable[[str], None] | None = None,
     artifacts: FileSystemArtifactStore | None = None,
+    guarded: bool = False,
 ) -> Callable[[optuna.Trial], float]:
     """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
 
@@ -75,6 +76,7 @@ def make_objective(
         progress: where each epoch's progress line goes (None: nowhere).
         artifacts: where a complete trial keeps its weights and validation predictions
             (``search.kept``; None: nothing kept).
+        guarded: prune a trial whose first epoch runs past ``search.guard``'s bound.
     """
     import keras
     import tensorflow as tf
@@ -86,14 +88,22 @@ def make_objective(
         write = lambda **fields: record.write(trial, **fields)  # noqa: E731
         trial_seed = seed + trial.number if seed is not None else random.randrange(2**31)
         write(seed=trial_seed)
-        cut_by_timeout = []
+        cut_by_timeout, guarded_at = [], []
+
+        def pruned_by_guard(bound: float) -> str:
+            reason = f"pruned by the wall-clock guard after {bound:.0f}s of its first epoch"
+            write(stopped_by="guard", fail_reason=f"{reason} ({guard.RULE})")
+            return reason
+
         try:
             interrupt.check()  # a signal between trials: do not start another
             params = ModelParams.of(draw(space, OptunaSuggester(trial)))
             cut, model = engine_neutral.assemble(
                 params, data, seed=trial_seed, vectors=vectors, write=write
             )
+            bound = guard.limit(trial.study, deadline) if guarded else None
             callbacks = [
+                guard.callback(bound, guarded_at),
                 pruning_callback(trial, epochs),
                 *engine_neutral.engine_callbacks(
                     f"trial {trial.number:>3}",
@@ -117,6 +127,8 @@ def make_objective(
                 else None,
             )
         except optuna.TrialPruned:
+            if guarded_at:  # the pruner, asked at the guard's cut epoch, pruned first
+                pruned_by_guard(bound)
             raise
         except interrupt.Interrupted as exc:  # Optuna marks it FAIL and re-raises it
             write(fail_reason=str(exc), failure=Failure.INTERRUPTED)
@@ -124,6 +136,8 @@ def make_objective(
         except Exception as exc:
             write(fail_reason=f"{type(exc).__name__}: {exc}", failure=Failure.ERROR)
             raise
+        if guarded_at and not cut_by_timeout:
+            raise optuna.TrialPruned(pruned_by_guard(bound))
         if cut_by_timeout:  # partial: not a result to rank, keep or learn from
             epochs_run = len(result.history.get(MONITOR, []))
             write(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from search import backend, display, fresh, interrupt, workers
+from search import backend, display, fresh, guard, interrupt, workers
 from search.errors import RunInterrupted, SearchBroken
 from search.kept import KEEP
 from search.options import add_data_arguments, add_vector_arguments
@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sampler", choices=SAMPLERS, default=None, help="default: tpe")
     parser.add_argument(
-        "--pruner", choices=PRUNERS, default=None, help="default: successive-halving"
+        "--pruner",
+        choices=PRUNERS,
+        default=None,
+        help=f"default: successive-halving. Besides the pruner, {guard.RULE} (not with none)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per trial (10)")
     parser.add_argument(

@@ -127,6 +127,7 @@ def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: 
         deadline=deadline,
         progress=_progress(settings),
         artifacts=artifacts,
+        guarded=settings.pruner != "none",
     )
 
     def claimed(trial: optuna.Trial) -> float:

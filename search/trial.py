@@ -165,7 +165,7 @@ def train(
 
     class Live(keras.callbacks.Callback):  # the dashboard shows the curves as they grow
         def on_epoch_begin(self, epoch, logs=None):
-            self.batches = 0
+            self.batches, self.began = 0, time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
             self.batches += 1
@@ -173,6 +173,8 @@ def train(
         def on_epoch_end(self, epoch, logs=None):
             trained[0] += min(self.batches * p.batch_size, samples)
             self.batches = 0
+            if epoch == initial_epoch:
+                write(first_epoch_seconds=round(time.perf_counter() - self.began, 2))
             write(curves=history)
             if note is not None:
                 note(record.trial_note(model_params, history))

@@ -207,3 +207,42 @@ def test_the_pruner_compares_the_best_val_loss_so_far():
         callback.on_epoch_end(epoch, {"val_loss": loss})
     stored = study.trials[0].intermediate_values
     assert stored == {1: 0.5, 2: 0.5, 3: 0.4, 4: 0.4}
+
+
+def test_the_guard_prunes_a_trial_whose_first_epoch_runs_past_its_bound(tiny_data):
+    """Without --timeout the bound is 4x the median first epoch of the finished trials, once
+    three have one: a study whose trials took a millisecond prunes one that takes longer, and
+    says why; unguarded (--pruner none), the same trial completes."""
+    from search import guard
+
+    def study_of_fast_trials() -> optuna.Study:
+        study = optuna.create_study()
+        for value in (0.5, 0.6, 0.7):
+            study.add_trial(
+                optuna.trial.create_trial(value=value, user_attrs={"first_epoch_seconds": 0.001})
+            )
+        return study
+
+    study = study_of_fast_trials()
+    assert guard.limit(study, None) == pytest.approx(0.004)
+    study.optimize(
+        make_objective(tiny_space.space, tiny_data, epochs=3, seed=0, guarded=True), n_trials=1
+    )
+    trial = study.trials[-1]
+    r = Record.of(trial)
+    assert trial.state == optuna.trial.TrialState.PRUNED and r.stopped_by == "guard"
+    assert r.fail_reason.startswith("pruned by the wall-clock guard after 0s of its first epoch")
+    assert r.epochs_run == 1 and r.reviews_trained < len(tiny_data.train.y)
+
+    study = study_of_fast_trials()
+    study.optimize(make_objective(tiny_space.space, tiny_data, epochs=2, seed=0), n_trials=1)
+    assert study.trials[-1].state == optuna.trial.TrialState.COMPLETE
+
+
+def test_with_a_timeout_the_guard_bounds_a_share_of_the_time_left():
+    import time
+
+    from search import guard
+
+    assert guard.limit(optuna.create_study(), time.monotonic() + 400) == pytest.approx(100, abs=1)
+    assert guard.limit(optuna.create_study(), None) is None  # no trials yet: no bound

@@ -1,0 +1,59 @@
+"""The wall-clock guard: no trial spends more than a bounded share of the study's time before
+its first rung (the end of its first epoch), where the pruner first compares it with others.
+
+Rungs are epochs, and one epoch of a model from the space's cost tail (800 tokens, 3 layers,
+VAT) can take longer than a dozen cheap trials together: without a bound, a search that draws
+one spends much of its budget before the pruner can say anything. The rule, as ``--pruner``'s
+help says it: with ``--timeout``, a trial is pruned if its first epoch runs past ``SHARE`` of
+the time the study had left when the trial started; without one, past ``MULTIPLE`` times the
+median first epoch of the study's finished trials, once ``AFTER`` of them have one.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from search.record import Record
+
+SHARE = 0.25
+MULTIPLE = 4.0
+AFTER = 3
+RULE = (
+    f"a trial whose first epoch runs past {SHARE:.0%} of the time --timeout has left (without "
+    f"one: {MULTIPLE:g}x the median first epoch, once {AFTER} trials have one) is pruned"
+)
+
+
+def limit(study: optuna.Study, deadline: float | None) -> float | None:
+    """Seconds the next trial's first epoch may take (None: no bound yet)."""
+    if deadline is not None:
+        return max(SHARE * (deadline - time.monotonic()), 0.0)
+    firsts = [
+        r.first_epoch_seconds
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        if (r := Record.of(t)).first_epoch_seconds is not None and r.stopped_by != "guard"
+    ]
+    return MULTIPLE * statistics.median(firsts) if len(firsts) >= AFTER else None
+
+
+def callback(seconds: float | None, stopped: list):
+    """A Keras callback that ends the first epoch after ``seconds`` (appending to ``stopped``)."""
+    import keras
+
+    class Guard(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.began, self.first = time.monotonic(), True
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.first and seconds is not None and time.monotonic() - self.began > seconds:
+                self.model.stop_training = True
+                stopped.append(round(time.monotonic() - self.began))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.first = False
+
+    return Guard()
