@@ -59,10 +59,12 @@ def best_model(
     data: str | None = None,
     unsup: str | None = None,
     out: str | Path = "models",
+    retrain: bool = False,
 ):
     """The best trial's raw-text model: the file its rerun exported, or, when it has none yet,
-    a rerun now (trains, tests and exports ``out/<study>-trial<N>.keras``, like
-    ``python -m search.rerun``)."""
+    a rerun now (tests and exports ``out/<study>-trial<N>.keras``, like ``python -m
+    search.rerun``): rebuilt from the weights the trial kept, without training, unless
+    ``retrain`` or it kept none."""
     import keras
 
     from search import backend, rerun
@@ -74,7 +76,10 @@ def best_model(
     done = StudyAttrs.of(study).reruns.get(best.number)
     if done and Path(done["model"]).is_file():
         return keras.models.load_model(done["model"])
-    (row,) = rerun.rerun(study, [best], data=data, unsup=unsup, out=Path(out), progress=print)
+    (row,) = rerun.rerun(
+        study, [best], data=data, unsup=unsup, out=Path(out), retrain=retrain, progress=print
+    )
+    print(f"{row['model']}: test accuracy {row['test_accuracy']:.4f}")
     return keras.models.load_model(row["model"])
 
 

@@ -4,11 +4,13 @@
     python -m search.rerun --study imdb --trial 12      # a given trial
     python -m search.rerun --study imdb --top 3         # the 3 best, plus a comparison table
     python -m search.rerun --study imdb --all-data      # retrain on train+val, then test
+    python -m search.rerun --study imdb --retrain       # train again, though weights were kept
 
-The trial's params are rebuilt through the same space function (``FixedTrial``), trained by the
+A trial that kept its weights (``search.kept``: the study's best ``--keep`` trials) is rebuilt
+from them, without training: its val accuracy printed beside the stored one is the check. Other
+trials' params are rebuilt through the same space function (``FixedTrial``), trained by the
 same ``build_model``/``fit`` with the study's data settings and the trial's seed, so the rerun
-reproduces the trial; its val accuracy is printed beside the stored one. The test split is used
-here and only here.
+reproduces the trial. The test split is used here and only here.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import backend, export, study_attrs
+from search import backend, export, kept, study_attrs
 from search.data import Dataset, DataSettings, Split, load_imdb, read_reviews, same_data
 from search.embeddings import VectorSettings
 from search.files import writable_folder
@@ -134,6 +136,15 @@ def check_writable(path: Path, overwrite: bool) -> None:
     writable_folder(path.parent)
 
 
+def kept_weights(study: optuna.Study, trial: FrozenTrial) -> export.Weights | None:
+    """The best-epoch weights ``trial`` kept (``search.kept``), if its study still has them."""
+    folder = StudyAttrs.of(study).paths.get("artifacts")
+    record = Record.of(trial)
+    if not record.kept or not folder or not Path(folder).is_dir():
+        return None
+    return kept.load_weights(kept.store(folder), record.kept)
+
+
 def rerun_trial(
     study: optuna.Study,
     trial: FrozenTrial,
@@ -144,29 +155,40 @@ def rerun_trial(
     out: Path,
     all_data: bool,
     overwrite: bool,
+    retrain: bool = False,
     verbose: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Retrain one trial, test it, export it and record the test metrics in the study;
-    ``progress`` gets a line per epoch."""
+    """Rebuild one trial from its kept weights (or retrain it: ``retrain``, ``all_data`` or
+    none kept), test it, export it and record the test metrics in the study; ``progress`` gets
+    a line per epoch."""
     import keras
 
     settings = study_settings(study)
     params = trial_params(trial, settings["space"], settings["data"])
     data = trial_data(params, data, vectors)
-    seed = Record.of(trial).seed or 0
+    record = Record.of(trial)
+    seed = record.seed or 0
     keras.backend.clear_session()
     start = time.perf_counter()
-    model, result = train_params(
-        params,
-        data,
-        epochs=settings["epochs"],
-        seed=seed,
-        vectors=vectors,
-        verbose=verbose,
-        progress=progress,
-        label=f"rerun of trial {trial.number}",
-    )
+    weights = None if retrain or all_data else kept_weights(study, trial)
+    if weights is not None:
+        log.info(f"trial {trial.number}: rebuilt from its kept weights, no training")
+        model = export.rebuilt(params, weights, mask_zero=data.settings.mask_zero)
+        model.compile(loss="binary_crossentropy", metrics=["accuracy"])
+        epochs_run, best_epoch = record.epochs_run, record.best_epoch
+    else:
+        model, result = train_params(
+            params,
+            data,
+            epochs=settings["epochs"],
+            seed=seed,
+            vectors=vectors,
+            verbose=verbose,
+            progress=progress,
+            label=f"rerun of trial {trial.number}",
+        )
+        epochs_run, best_epoch = result.epochs_run, result.best_epoch
     padding = data.settings.padding
     val = evaluate(model, data.val, padding=padding)
     if all_data:
@@ -181,7 +203,7 @@ def rerun_trial(
         fit_fixed(
             model,
             both,
-            epochs=result.best_epoch,
+            epochs=best_epoch,
             batch_size=params.batch_size,
             learning_rates=result.history["learning_rate"],
             padding=padding,
@@ -197,6 +219,7 @@ def rerun_trial(
     raw_accuracy = float(((raw >= 0.5) == (data.test.y >= 0.5)).mean())
     metrics = {
         "trained_on": "train+val" if all_data else "train",
+        "from_kept_weights": weights is not None,
         "val_accuracy_stored": Record.of(trial).val_accuracy,
         "val_accuracy_rerun": None if all_data else val["accuracy"],
         "val_loss_stored": trial.value,
@@ -205,8 +228,8 @@ def rerun_trial(
         "test_loss": test["loss"],
         "test_confusion": matrix,
         "export_test_accuracy_raw_text": raw_accuracy,
-        "epochs": result.best_epoch if all_data else result.epochs_run,
-        "best_epoch": result.best_epoch,
+        "epochs": best_epoch if all_data else epochs_run,
+        "best_epoch": best_epoch,
         "train_seconds": round(seconds, 1),
     }
     path = model_path(out, study.study_name, trial.number, all_data)
@@ -287,6 +310,7 @@ def rerun(
     all_data: bool = False,
     overwrite: bool = False,
     force: bool = False,
+    retrain: bool = False,
     verbose: int = 0,
     report=lambda row: None,
     progress: Callable[[str], None] | None = None,
@@ -317,6 +341,7 @@ def rerun(
                 out=out,
                 all_data=all_data,
                 overwrite=overwrite,
+                retrain=retrain,
                 verbose=verbose,
                 progress=progress,
             )
@@ -358,6 +383,11 @@ def _main(argv: list[str] | None) -> int:
         action="store_true",
         help="retrain on train+val for the best epoch count, then test",
     )
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train the trial again even if it kept its weights (default: rebuild from them)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing model files")
     parser.add_argument(
         "--force",
@@ -398,6 +428,7 @@ def _main(argv: list[str] | None) -> int:
             all_data=args.all_data,
             overwrite=args.overwrite,
             force=args.force,
+            retrain=args.retrain,
             verbose=args.verbose,
             report=print_row,
             progress=None if args.quiet else _line,

@@ -60,7 +60,7 @@ def test_rerun_reproduces_the_trial_tests_it_and_exports(study, imdb_dir, tmp_pa
     s = optuna.load_study(study_name="r", storage=study)
     baseline = s.user_attrs["baseline"]  # search.optimize computed it for the study
     best = s.best_trial
-    assert cli(study, imdb_dir, tmp_path, "--trial", str(best.number)) == 0
+    assert cli(study, imdb_dir, tmp_path, "--trial", str(best.number), "--retrain") == 0
     out = capsys.readouterr().out
     assert f"val_acc rerun {best.user_attrs['val_accuracy']:.4f} vs stored" in out
     assert "confusion (test)" in out and "actual pos" in out
@@ -76,6 +76,24 @@ def test_rerun_reproduces_the_trial_tests_it_and_exports(study, imdb_dir, tmp_pa
     assert sum(m["test_confusion"].values()) == 40 and 0 <= m["test_accuracy"] <= 1
     stored = optuna.load_study(study_name="r", storage=study).user_attrs[f"rerun:{best.number}"]
     assert stored["test_accuracy"] == m["test_accuracy"]
+
+
+def test_a_trial_that_kept_its_weights_is_rebuilt_without_training(
+    study, imdb_dir, tmp_path, capsys
+):
+    """The best model without retraining: the kept best-epoch weights give the stored val
+    accuracy exactly, and no epoch is trained."""
+    s = optuna.load_study(study_name="r", storage=study)
+    best = s.best_trial
+    assert best.user_attrs.get("kept")  # the study kept its best trials' weights
+    assert cli(study, imdb_dir, tmp_path, "--trial", str(best.number)) == 0
+    out = capsys.readouterr().out
+    assert "rebuilt from its kept weights, no training" in out and "epoch 1/" not in out
+    card = json.loads((tmp_path / f"r-trial{best.number}.json").read_text())
+    m = card["metrics"]
+    assert m["from_kept_weights"] is True and m["epochs"] == best.user_attrs["epochs_run"]
+    assert m["val_accuracy_rerun"] == pytest.approx(best.user_attrs["val_accuracy"], abs=1e-6)
+    assert m["val_loss_rerun"] == pytest.approx(best.value, abs=1e-3)
 
 
 def test_exported_model_loads_without_this_project(study, imdb_dir, tmp_path):
