@@ -30,6 +30,7 @@ def test_a_storage_password_is_never_shown_nor_stored(run, imdb_dir, tmp_path, c
     name = f"secret-{uuid.uuid4().hex[:8]}"
     url = "postgresql://root:hunter2secret@127.0.0.1:5432/test"
     args = ["--study", name, "--storage", url, "--space", f"{TINY}:space", "--epochs", "1"]
+    args += ["--artifacts", str(tmp_path / "kept")]  # not studies/ of the checkout
     try:
         assert main([*args, "--trials", "1", *tiny_data_args(imdb_dir)]) == 0
         assert main([*args, "--trials", "1", *tiny_data_args(imdb_dir), "--maxlen", "7"]) == 2
