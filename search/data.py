@@ -219,8 +219,9 @@ def members(source: Path, pattern: re.Pattern = _MEMBER) -> Iterator[tuple[str, 
             while archive.fileobj.read(1 << 20):
                 pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        reason = " ".join(str(exc).split())  # tarfile's reason spans lines: one line here
         raise ValueError(
-            f"{str(source)!r} is corrupt or not a .tar.gz archive ({exc}); download "
+            f"{str(source)!r} is corrupt or not a .tar.gz archive ({reason}); download "
             "aclImdb_v1.tar.gz again or pass the extracted aclImdb directory"
         ) from exc
 
