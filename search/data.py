@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from search import backend
+from search.files import existing_path
 
 log = logging.getLogger(__name__)
 
@@ -167,14 +168,12 @@ def resolve_source(path: str | os.PathLike | None = None) -> Path:
     into the Keras cache (``~/.keras/datasets``) as ``keras.datasets`` loaders do."""
     chosen = path or os.environ.get(ENV_VAR)
     if chosen:
-        source = Path(chosen).expanduser().resolve()
-        if not source.exists():
-            origin = "--data" if path else f"${ENV_VAR}"
-            raise FileNotFoundError(
-                f"IMDB data not found at {str(source)!r} (from {origin}); pass --data with the "
-                "aclImdb directory or the aclImdb_v1.tar.gz archive"
-            )
-        return source
+        return existing_path(
+            chosen,
+            "IMDB data",
+            "--data" if path else f"${ENV_VAR}",
+            "pass --data with the aclImdb directory or the aclImdb_v1.tar.gz archive",
+        )
     return download()
 
 
@@ -207,7 +206,7 @@ def members(source: Path, pattern: re.Pattern = _MEMBER) -> Iterator[tuple[str, 
     if source.is_dir():
         for file in source.rglob("*.txt"):
             match = pattern.search(file.as_posix())
-            if match:
+            if match and file.is_file():
                 yield match.group(0).lstrip("/"), file.read_bytes()
         return
     try:

@@ -3,8 +3,30 @@ minutes of training or drawing, not after."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
+
+
+def existing_path(chosen: str | os.PathLike, what: str, origin: str, hint: str) -> Path:
+    """``chosen`` as an absolute path that exists, else one error line that names it, where it
+    came from (``origin``: a flag or a variable) and ``hint``. Asking whether a path exists
+    itself fails for a name too long for the file system or one with a NUL byte (OSError,
+    ValueError), which ``Path.exists()`` lets through as a traceback."""
+    text = os.fspath(chosen)
+    try:
+        path = Path(text).expanduser().resolve()
+        found = path.exists()
+    except (OSError, ValueError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        shown = text if len(text) <= 120 else f"{text[:60]}...{text[-40:]}"
+        raise ValueError(
+            f"{what} path {shown!r} (from {origin}, {len(text)} characters) cannot be used "
+            f"({reason}); {hint}"
+        ) from exc
+    if not found:
+        raise FileNotFoundError(f"{what} not found at {str(path)!r} (from {origin}); {hint}")
+    return path
 
 
 def writable_folder(folder: Path, flag: str = "--out") -> Path:

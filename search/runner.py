@@ -32,7 +32,7 @@ from search.study import (
     queue_next_preset,
     requeue_cut,
 )
-from search.vectors import check_unlabeled
+from search.vectors import check_unlabeled, resolve_unsup
 from spaces import Space, capped, caps_for, companion, load_space
 
 log = logging.getLogger(__name__)
@@ -223,6 +223,8 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
         )
     space = capped(load_space(settings.space), caps)
     vectors = settings.vector_settings()
+    if vectors.unsup:  # a wrong path is told now, not after minutes of loading
+        resolve_unsup(vectors.unsup, "")
     data = load_imdb(settings.data, data_settings)
     if companion(settings.space, "UNLABELED"):  # before any trial or preparation
         check_unlabeled(vectors, data.source, settings.space)

@@ -33,6 +33,7 @@ from search.options import (
 from search.params import ModelParams
 from search.presets import MEASURED, PRESETS, Preset, get_preset
 from search.trial import train_params, trial_data
+from search.vectors import resolve_unsup
 
 
 def run_preset(
@@ -184,6 +185,8 @@ def _train_and_report(args: argparse.Namespace, names: list[str], custom: dict) 
 
     single = len(names) == 1
     vectors = vector_settings_from_args(args)
+    if vectors.unsup:  # a wrong path is told now, not after minutes of loading
+        resolve_unsup(vectors.unsup, "")
     needs = [ModelParams.of((custom.get(name) or get_preset(name)).params) for name in names]
     data = load_imdb(
         args.data,

@@ -45,6 +45,7 @@ from search.embeddings import (
     embedding_matrix,
     load_vectors,
 )
+from search.files import existing_path
 from search.options import (
     add_data_arguments,
     add_vector_arguments,
@@ -79,14 +80,12 @@ def resolve_unsup(unsup: str | None, data_source: str) -> Path:
     """``unsup``, else ``$IMDB_UNSUP``, else the labeled data itself (the official full archive
     holds ``aclImdb/train/unsup``)."""
     chosen = unsup or os.environ.get(UNSUP_ENV)
-    path = Path(chosen or data_source).expanduser()
-    if not path.exists():
-        origin = "--unsup" if unsup else f"${UNSUP_ENV}"
-        raise FileNotFoundError(
-            f"Unlabeled reviews not found at {str(path)!r} (from {origin}); pass --unsup with "
-            "the aclImdb directory or archive that holds aclImdb/train/unsup"
-        )
-    return path
+    return existing_path(
+        chosen or data_source,
+        "Unlabeled reviews",
+        "--unsup" if unsup else f"${UNSUP_ENV}" if chosen else "--data",
+        "pass --unsup with the aclImdb directory or archive that holds aclImdb/train/unsup",
+    )
 
 
 def read_unsup(path: Path) -> list[str]:

@@ -302,6 +302,13 @@ def test_the_data_cli_reports_a_missing_path_in_one_line(tmp_path, capsys):
     assert err.startswith("error: IMDB data not found") and missing in err
 
 
+def test_a_folder_named_like_a_review_is_not_read_as_one(tmp_path):
+    root = make_imdb(tmp_path, n_train=4, n_test=2)
+    (root / "train" / "pos" / "96_9.txt").mkdir()  # a folder with a review's name
+    names = [name for name, _ in data_mod.members(root)]
+    assert "aclImdb/train/pos/96_9.txt" not in names and len(names) == 12
+
+
 @pytest.mark.parametrize(
     "where, name", [("pos", "99_5.txt"), ("neg", "98_6.txt"), ("pos", "97_2.txt")]
 )

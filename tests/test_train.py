@@ -206,3 +206,15 @@ def test_a_missing_data_path_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: IMDB data not found") and missing in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--data", "--unsup"])
+@pytest.mark.parametrize("bad, reason", [("x" * 5000, "File name too long"), ("a\0b", "null byte")])
+def test_a_path_the_file_system_cannot_even_look_up_is_a_one_line_error(
+    flag, bad, reason, imdb_dir, capsys
+):
+    args = ["--preset", "bilstm", flag, bad]
+    assert train_mod.main(args if flag == "--data" else [*args, "--data", str(imdb_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert flag in err and reason in err
