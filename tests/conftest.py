@@ -146,3 +146,20 @@ def redis_url():
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every figure written during the test, by file name: the numbers it shows are checked,
+    not the size of its file."""
+    from matplotlib.figure import Figure
+
+    figures = {}
+    save = Figure.savefig
+
+    def recording(self, fname, *args, **kwargs):
+        figures[Path(fname).name] = self
+        return save(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    return figures

@@ -280,3 +280,135 @@ def test_analysis_never_imports_keras():
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def _points(ax) -> set[tuple[float, float]]:
+    """The (x, y) of every scatter point drawn on ``ax`` (a missing value draws none)."""
+    import numpy as np
+
+    offsets = [np.ma.filled(c.get_offsets().astype(float), np.nan) for c in ax.collections]
+    return {_xy(x, y) for rows in offsets for x, y in rows if np.isfinite([x, y]).all()}
+
+
+def _xy(x, y) -> tuple[float, float]:
+    return round(float(x), 6), round(float(y), 6)
+
+
+def _pairs(xs, ys) -> set[tuple[float, float]]:
+    """The points a figure should show for these values: those that are not missing."""
+    return {_xy(x, y) for x, y in zip(xs, ys, strict=True) if pd.notna(x) and pd.notna(y)}
+
+
+def test_each_figure_shows_the_studys_numbers(storage, tmp_path, drawn):
+    import numpy as np
+
+    assert report.main(["--study", "a", "--storage", storage, "--out", str(tmp_path)]) == 0
+    study = optuna.load_study(study_name="a", storage=storage)
+
+    # importance: one bar per parameter and evaluator, most important on top
+    frame = importance.importances(study)
+    ax = drawn["importance.png"].axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(frame.index[::-1])
+    widths = [bar.get_width() for bar in ax.patches]
+    n = len(frame)
+    for i, column in enumerate(frame.columns):
+        np.testing.assert_allclose(widths[i * n : (i + 1) * n], frame[column][::-1])
+
+    # history: every finished trial's value, the best-so-far steps and the baseline's line
+    hist = history.history_frame(study)
+    axes = drawn["history.png"].axes
+    for ax, column, best in (
+        (axes[0], "value", "best_so_far"),
+        (axes[2], "val_accuracy", "best_acc_so_far"),
+    ):
+        assert _points(ax) == _pairs(hist["trial"], hist[column])
+        (steps,) = [line for line in ax.get_lines() if line.get_label() == "best so far"]
+        np.testing.assert_allclose(steps.get_ydata().astype(float), hist[best].astype(float))
+    assert any(list(line.get_ydata()) == [0.9044, 0.9044] for line in axes[2].get_lines())
+
+    # learning curves of the top trials: their stored val_loss, epoch by epoch
+    lines = {line.get_label(): line for line in drawn["curves_top.png"].axes[0].get_lines()}
+    for number in curves.top_trials(study, 5):
+        stored = study.trials[number].user_attrs["curves"]
+        assert list(lines[f"trial {number} val"].get_ydata()) == stored["val_loss"]
+        assert list(lines[f"trial {number} train"].get_ydata()) == stored["loss"]
+    ax = drawn["curves_pruned.png"].axes[0]
+    assert len(ax.get_lines()) == 13  # 12 completed trials and the pruned one (no epochs: FAIL)
+    assert _points(ax) == {(2.0, 0.6)}  # where the pruned trial stopped
+
+    # the overfitting gap: train against val accuracy of every trial that trained
+    gap = gaps.gap_frame(study)
+    assert _points(drawn["gap_scatter.png"].axes[0]) == _pairs(gap["train_acc"], gap["val_acc"])
+    panels = {ax.get_title(): ax for ax in drawn["gap_by_param.png"].axes if ax.get_visible()}
+    assert {round(y, 6) for _, y in _points(panels["units"])} == {
+        round(v, 6) for v in gap["gap_acc"]
+    }
+
+    # slices: each trial's val_loss against each parameter, the best trial starred
+    panels = {ax.get_title().split()[0]: ax for ax in drawn["slices.png"].axes if ax.get_visible()}
+    units = history.slice_frame(study)
+    best = study.best_trial
+    assert _points(panels["units"]) == _pairs(units["units"], units["val_loss"]) | {
+        _xy(best.params["units"], best.value)
+    }
+
+    # parallel coordinates: one line per completed trial
+    ax = drawn["parallel.png"].axes[0]
+    assert sum(len(c.get_segments()) for c in ax.collections) == 12
+
+
+def test_the_summary_lists_the_best_trials_first_with_what_sets_them_apart(storage, tmp_path):
+    from analysis import summary as results
+
+    study = optuna.load_study(study_name="a", storage=storage)
+    top = results.summary(study, top=3)
+    assert list(top["trial"]) == [0, 1, 2] and set(top["state"]) == {"COMPLETE"}
+    assert list(top["val_loss"]) == pytest.approx([0.30, 0.31, 0.32])
+    assert top["test_acc"].iloc[0] == 0.871  # the rerun's test accuracy, where there is one
+    assert {"units", "dropout", "embedding", "learning_rate"} <= set(top.columns)
+    assert str(top["epochs"].dtype) == "Int64" and str(top["units"].dtype) == "Int64"
+    everything = results.summary(study, top=100)
+    assert list(everything["state"]) == ["COMPLETE"] * 12 + ["PRUNED"]  # no failed trial
+    one = results.summary(study, top=1)  # nothing differs: all of its params are shown
+    assert {"units", "dropout", "embedding", "learning_rate"} <= set(one.columns)
+
+
+def test_the_results_command_prints_the_summary_and_writes_whole_numbers(storage, tmp_path, capsys):
+    from analysis import summary as results
+
+    csv = tmp_path / "out" / "all.csv"
+    assert (
+        results.main(["--study", "a", "--storage", storage, "--top", "2", "--csv", str(csv)]) == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("study 'a': 14 trials (12 complete, 1 pruned, 1 fail)")
+    assert out[1] == "the bar: TF-IDF val accuracy 0.9044, test accuracy 0.9017"
+    assert out[2].split()[:5] == ["trial", "state", "val_loss", "val_acc", "test_acc"]
+    assert out[3].split()[:3] == ["0", "COMPLETE", "0.3"] and len(out) == 6  # + "wrote"
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    assert len(table) == 14 and table.loc[0, "epochs"] == "4" and table.loc[0, "units"] == "16"
+    command = [sys.executable, "-m", "search.results", "--study", "a", "--storage", storage]
+    shown = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert shown.startswith("study 'a': 14 trials") and len(shown.splitlines()) == 2 + 1 + 10
+    failed = table.loc[13]  # trained no epoch: 0, and blanks (not nan) where it has no value
+    assert (failed["state"], failed["epochs"], failed["units"]) == ("FAIL", "0", "")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--top", "0"], "--top 0: expected a positive number"),
+        (["--study", "nope"], "No study 'nope'"),
+        (["--csv", "/proc/x/y.csv"], "--csv '/proc/x'"),
+    ],
+)
+def test_the_results_command_refuses_bad_input_in_one_line(storage, argv, message, capsys):
+    from analysis import summary as results
+
+    try:
+        code = results.main(["--storage", storage, "--study", "a", *argv])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and "Traceback" not in "\n".join(err)

@@ -118,7 +118,7 @@ def test_kerastuner_refuses_what_it_cannot_do(run, capsys):
     assert not Path(run.storage.removeprefix("sqlite:///")).exists()
 
 
-def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path, capsys):
+def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path, capsys, drawn):
     """Real records, not hand-made ones: renaming a record field breaks this test."""
     import pandas as pd
 
@@ -142,7 +142,15 @@ def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path
         assert row.epochs == sum(len(Record.of(t).curves["val_loss"]) for t in trials)
         best = max(t.user_attrs["val_accuracy"] for t in trials if t.value is not None)
         assert row.best_val_acc == pytest.approx(best)
-    assert (out / "compare.png").stat().st_size > 10_000
+    by_time, by_epochs = drawn["compare.png"].axes
+    lines = zip(("opt", "kt"), by_time.get_lines(), by_epochs.get_lines(), strict=True)
+    for name, seconds, epochs in lines:
+        shown = compare.progress(load(run.storage, name)).dropna(subset=["best_val_accuracy"])
+        assert seconds.get_label() == name and list(seconds.get_ydata()) == list(
+            shown["best_val_accuracy"]
+        )
+        assert list(seconds.get_xdata()) == list(shown["seconds"] / 60)
+        assert list(epochs.get_xdata()) == list(shown["epochs"])
     for name in ("opt", "kt"):
         table = trials_frame(load(run.storage, name))
         columns = ["val_acc", "train_acc", "gap_acc", "best_epoch", "epochs", "seconds"]
