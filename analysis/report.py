@@ -29,7 +29,7 @@ SECTIONS = [
 def write(study: optuna.Study, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     frame = trials_frame(study)
-    written = write_table(frame, out)
+    written = write_table(frame, out, study)
     body = [
         f"<h1>Study {html.escape(study.study_name)}</h1>",
         f"<p>{len(frame)} trials: "

@@ -83,8 +83,10 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     epochs, not 29.0), blanks where a trial has no value."""
 
     def cell(value):
-        if isinstance(value, bool) or value is None:
-            return "" if value is None else str(value)
+        if value is None or value is pd.NA:
+            return ""
+        if isinstance(value, bool):
+            return str(value)
         if isinstance(value, float):
             if value != value:  # NaN
                 return ""
@@ -94,10 +96,35 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda column: column.map(cell))
 
 
-def write_table(frame: pd.DataFrame, out: Path) -> list[Path]:
+WHOLE = ("trial", "best_epoch", "epochs", "param_count")  # counts, whatever pandas made of them
+
+
+def whole_numbers(frame: pd.DataFrame, study: optuna.Study) -> pd.DataFrame:
+    """Counts and integer params as integers (a column with a blank turns float in pandas: 29.0
+    epochs), for the CSV; blanks stay blank."""
+    integer = {
+        name
+        for t in study.get_trials(deepcopy=False)
+        for name, dist in t.distributions.items()
+        if isinstance(dist, optuna.distributions.IntDistribution)
+    }
+    frame = frame.copy()
+    for column in [c for c in frame.columns if c in WHOLE or c in integer]:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and (values.dropna() % 1 == 0).all():
+            frame[column] = values.astype("Int64")
+    return frame
+
+
+def write_csv(frame: pd.DataFrame, study: optuna.Study, path: Path) -> Path:
+    whole_numbers(frame, study).to_csv(path, index=False)
+    return path
+
+
+def write_table(frame: pd.DataFrame, out: Path, study: optuna.Study) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv, md = out / "trials.csv", out / "trials.md"
-    frame.to_csv(csv, index=False)
+    write_csv(frame, study, csv)
     md.write_text(readable(frame).to_markdown(index=False) + "\n")
     return [csv, md]
 
@@ -141,7 +168,7 @@ def run(main_body, argv: list[str] | None, description: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return run(
-        lambda study, out: write_table(trials_frame(study), out),
+        lambda study, out: write_table(trials_frame(study), out, study),
         argv,
         "Write the trials table (CSV and Markdown), sorted by the objective.",
     )

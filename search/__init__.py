@@ -1,8 +1,8 @@
 """lstm-search: hyperparameter search for Keras LSTM sentiment classifiers on IMDB.
 
-The Python API (``search.api``): ``run_study``, ``results``, ``best_model``, ``classify``,
-``report`` and ``ensemble``. Importing ``search`` stays light: TensorFlow loads when a function
-needs it.
+The Python API (``search.api``): ``run_study``, ``results``, ``summary``, ``best_model``,
+``classify``, ``report`` and ``ensemble``. Importing ``search`` stays light: TensorFlow loads
+when a function needs it.
 """
 
 import os
@@ -14,7 +14,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-API = ("run_study", "results", "best_model", "classify", "report", "ensemble")
+API = ("run_study", "results", "summary", "best_model", "classify", "report", "ensemble")
 __all__ = list(API)
 
 

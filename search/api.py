@@ -3,6 +3,7 @@
     import search
     study = search.run_study("nb", data="aclImdb_v1.tar.gz", trials=20, space="seed")
     search.results(study)                       # one row per trial (a DataFrame)
+    search.summary(study, top=10)               # the best trials and what sets them apart
     model = search.best_model(study)            # the best trial's raw-text Keras model
     search.classify(model, ["a moving film"])   # P(positive) per review
     search.report(study, "reports/nb")          # every figure and table, and an index.html
@@ -50,6 +51,15 @@ def results(study: optuna.Study | str, storage: str | None = None):
     from analysis.trials import trials_frame
 
     return trials_frame(_load(study, storage))
+
+
+def summary(study: optuna.Study | str, top: int = 10, storage: str | None = None):
+    """The ``top`` trials by the study's measure with their scores, epochs, seconds and the
+    params that differ among them, as ``python -m search.results`` prints them (KerasTuner's
+    ``results_summary``, as a DataFrame)."""
+    from analysis.summary import summary as table
+
+    return table(_load(study, storage), top)
 
 
 def best_model(

@@ -22,11 +22,13 @@ def test_the_notebook_example_runs_and_makes_a_cli_study(imdb_dir, tmp_path):
     tiny = dict(data=str(imdb_dir), maxlen=16, vocab_size=100, space=f"{TINY}:space", epochs=2)
     study = search.run_study("nb", storage=storage, trials=3, seed=0, **tiny)
     table = search.results(study)
+    best = search.summary(study, top=2)
     model = search.best_model(study, out=tmp_path / "models", data=str(imdb_dir))
     probabilities = search.classify(model, ["great film", "awful film"])
     pages = search.report(study, tmp_path / "report")
 
     assert isinstance(study, optuna.Study) and len(table) == 3
+    assert len(best) == 2 and best["trial"].iloc[0] == study.best_trial.number
     assert study.user_attrs["settings"]["epochs"] == 2  # what search.rerun needs
     assert probabilities.shape == (2,) and ((probabilities > 0) & (probabilities < 1)).all()
     assert (tmp_path / "report" / "index.html") in pages
