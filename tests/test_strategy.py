@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import optuna
 import pytest
 
@@ -70,15 +72,24 @@ def test_chance_level_trials_are_pruned_after_the_warmup():
     assert isinstance(strategy.make_pruner("none", 5), optuna.pruners.NopPruner)
 
 
-def test_gp_sampler_runs_where_its_extra_is_installed(run):
-    """``--sampler gp`` needs the ``[gp]`` extra (PyTorch, SciPy); without it, a clear error."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        with pytest.raises(ValueError, match=r"pip install -e '.\[gp\]'"):
-            strategy.make_sampler("gp", 0)
-    else:
-        assert run("--trials", "2", "--epochs", "1", "--sampler", "gp", "--seed", "0") == 0
+def test_the_gp_sampler_models_the_space_after_its_start_up_trials(run):
+    """``--sampler gp`` (the ``[gp]`` extra, which the test extras install) runs Optuna's
+    GPSampler: its random start-up trials, then trials its Gaussian process proposes."""
+    assert type(strategy.make_sampler("gp", 0)) is optuna.samplers.GPSampler
+    args = ("--trials", "6", "--epochs", "1", "--seed", "0", "--no-baseline")
+    assert run(*args, "--sampler", "gp", study="gp") == 0
+    assert run(*args, "--sampler", "random", study="random") == 0
+    gp, random = load(run.storage, "gp").trials, load(run.storage, "random").trials
+    assert all(t.state.is_finished() and t.state.name != "FAIL" for t in gp)
+    # the same seeded random start-up (5 trials for this space), then the model's own proposals
+    assert [t.params for t in gp[:5]] == [t.params for t in random[:5]]
+    assert [t.params for t in gp[5:]] != [t.params for t in random[5:]]
+
+
+def test_the_gp_sampler_without_its_extra_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(ValueError, match=r"pip install -e '.\[gp\]'"):
+        strategy.make_sampler("gp", 0)
 
 
 def test_seeded_runs_propose_equal_params(run):
