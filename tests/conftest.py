@@ -132,6 +132,41 @@ def load(storage: str, name: str = "t"):
     return optuna.load_study(study_name=name, storage=storage)
 
 
+# The services the storage tests use for real. A laptop without them skips those tests with one
+# line; CI (CI set, as .ci/run sets it) must run them, so there a missing service fails them.
+SERVICES = {"postgres": ("PostgreSQL", 5432), "redis": ("Redis", 6379)}
+
+
+def require(service: str) -> None:
+    """Skip (fail under CI) the running test when ``service`` does not answer on 127.0.0.1."""
+    import socket
+
+    name, port = SERVICES[service]
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError as exc:
+        reason = f"{name} is not running on 127.0.0.1:{port} ({exc.strerror or exc})"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"{reason}; CI runs these tests, so it needs {name}", pytrace=False)
+        pytest.skip(f"{reason}: these tests run in CI")
+
+
+def pytest_configure(config):
+    for service, (name, port) in SERVICES.items():
+        config.addinivalue_line("markers", f"{service}: needs {name} on 127.0.0.1:{port}")
+
+
+def pytest_runtest_setup(item):
+    for service in SERVICES:
+        if item.get_closest_marker(service):
+            require(service)
+
+
+POSTGRES_URL = "postgresql://root@127.0.0.1:5432/test"
+ON_POSTGRES = pytest.param(POSTGRES_URL, marks=pytest.mark.postgres)
+ON_REDIS = pytest.param("redis", marks=pytest.mark.redis)
+
+
 @pytest.fixture
 def redis_url():
     """A Redis journal of this test's own (a key prefix), removed afterwards: tests never replay

@@ -20,6 +20,7 @@ from tests.conftest import ROOT, TINY, load, tiny_data_args
 Pruned = optuna.trial.TrialState.PRUNED
 
 
+@pytest.mark.postgres
 def test_a_storage_password_is_never_shown_nor_stored(run, imdb_dir, tmp_path, capsys):
     """PostgreSQL here trusts local connections, so any password connects: the study runs, and
     the password is in no output, no study attr and no report page."""
@@ -49,6 +50,7 @@ def test_a_storage_password_is_never_shown_nor_stored(run, imdb_dir, tmp_path, c
     assert "hunter2secret" not in err and "root:***@nohost" in err
 
 
+@pytest.mark.postgres
 def test_a_terminated_database_connection_loses_no_trial(imdb_dir, tmp_path):
     """pg_terminate_backend on every connection of a worker, mid-trial: pooled connections are
     pinged before use and replaced, and a call caught mid-transaction is retried, so the trial
@@ -146,6 +148,7 @@ class Proxy:
             s.close()
 
 
+@pytest.mark.postgres
 def test_a_lost_database_is_a_clear_exit_and_the_next_run_recovers(imdb_dir, tmp_path):
     """The database goes away mid-trial: the worker exits 3 with one line, no traceback; once
     it is back, the same command fails the stale trial, runs its params again and finishes."""
@@ -252,6 +255,7 @@ def test_a_read_only_study_is_one_line_and_rerun_refuses_before_training(run, im
     assert len(load(run.storage).trials) == 3
 
 
+@pytest.mark.redis
 def test_a_redis_prefix_keeps_a_journal_apart_and_its_keys_removable(redis_url):
     """Studies under ``?prefix=`` live in their own journal: another prefix does not see them,
     and deleting the prefix's keys removes them (how to clean a study's records off Redis)."""

@@ -13,12 +13,12 @@ import pytest
 from search.optimize import main
 from search.record import Record
 from search.storage import open_storage
-from tests.conftest import ROOT, TINY, tiny_data_args
+from tests.conftest import ON_POSTGRES, ON_REDIS, ROOT, TINY, tiny_data_args
 
 Pruned = optuna.trial.TrialState.PRUNED
 
 
-@pytest.mark.parametrize("storage", ["postgresql://root@127.0.0.1:5432/test", "redis"])
+@pytest.mark.parametrize("storage", [ON_POSTGRES, ON_REDIS])
 def test_two_workers_share_one_study(imdb_dir, storage, tmp_path, redis_url):
     """Two processes on one PostgreSQL or Redis study stop at exactly the shared total (a
     journal file: test_workers_option_runs_processes_that_share_the_total)."""
@@ -102,7 +102,7 @@ def test_workers_on_sqlite_warn_and_suggest_a_journal(imdb_dir, tmp_path, capsys
     assert "journal:studies/s.log" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("storage", ["postgresql://root@127.0.0.1:5432/test", "redis", "journal"])
+@pytest.mark.parametrize("storage", [ON_POSTGRES, ON_REDIS, "journal"])
 def test_a_killed_worker_trial_is_failed_and_its_params_run_again(
     imdb_dir, tmp_path, storage, redis_url
 ):
@@ -151,7 +151,9 @@ def _open_and_create(url: str, name: str, barrier) -> None:
     optuna.create_study(study_name=name, storage=open_storage(url), load_if_exists=True)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_workers_starting_together_on_a_fresh_database_all_start(tmp_path, backend):
     """The schema-creation race: four processes open one fresh database at the same moment."""
     import multiprocessing

@@ -27,6 +27,9 @@ def pytest_collection_modifyitems(config, items) -> None:
         if item.path.parent != HERE:
             continue
         mode = item.callspec.params.get("storage_mode") if hasattr(item, "callspec") else None
+        service = {"postgresql": "postgres", "journal_redis": "redis"}.get(mode)
+        if service:  # tests/conftest.py skips it off CI when the service is not running
+            item.add_marker(getattr(pytest.mark, service))
         for (file, name, modes), reason in EXPECTED_FAILURES.items():
             if item.path.name == file and item.originalname == name and mode in modes:
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
