@@ -23,13 +23,18 @@ from typing import Any
 import optuna
 
 
-def run_study(study: str = "imdb", **settings: Any) -> optuna.Study:
+def run_study(
+    study: str = "imdb", *, callbacks: list | tuple = (), **settings: Any
+) -> optuna.Study:
     """Create or resume ``study`` and run it to its total (``trials``, default 50) or
-    ``timeout``, exactly as ``python -m search.optimize`` does. Raises TypeError for an unknown
-    setting and ValueError (``search.settings.SettingError``) for a bad value, both before any
-    work; ``search.errors.SearchBroken`` when every trial fails; and KeyboardInterrupt after
-    Ctrl-C (the interrupted trial is marked FAIL; run again to resume). Trial lines go to the
-    ``search`` logger, shown on stdout unless you configured it."""
+    ``timeout``, exactly as ``python -m search.optimize`` does. ``callbacks``: Keras callbacks
+    every trial's ``fit`` gets, the same objects each trial (as KerasTuner's ``search`` takes
+    them); ``tensorboard="logs"`` logs each trial to ``logs/<study>/trial-N``. Raises
+    TypeError for an unknown setting and ValueError (``search.settings.SettingError``) for a
+    bad value, both before any work; ``search.errors.SearchBroken`` when every trial fails;
+    and KeyboardInterrupt after Ctrl-C (the interrupted trial is marked FAIL; run again to
+    resume). Trial lines go to the ``search`` logger, shown on stdout unless you configured
+    it."""
     from search import backend, display
     from search.runner import run
     from search.settings import RunSettings
@@ -37,7 +42,7 @@ def run_study(study: str = "imdb", **settings: Any) -> optuna.Study:
     given = RunSettings.of(study=study, **settings)
     backend.load()
     with display.console():
-        return run(given)
+        return run(given, callbacks=list(callbacks))
 
 
 def _load(study: optuna.Study | str, storage: str | None) -> optuna.Study:

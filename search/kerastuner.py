@@ -275,14 +275,15 @@ def search(
         tuner.search(verbose=0)
 
 
-def run(ready, *, deadline: float | None, on_trial, progress) -> None:
+def run(ready, *, deadline: float | None, on_trial, progress, extra=None) -> None:
     """``--engine kerastuner``: the study ``ready`` (``search.runner.Prepared``) run by
     KerasTuner; raises ``SearchBroken`` after the failures in a row KerasTuner allows, and
-    ``RunInterrupted`` after SIGINT/SIGTERM."""
+    ``RunInterrupted`` after SIGINT/SIGTERM. ``extra``: the user's callbacks for trial n."""
     settings, study, data = ready.settings, ready.study, ready.data
 
     def callbacks(number: int, attrs: dict[str, Any]) -> list:
-        return trial.engine_callbacks(
+        own = extra(number) if extra else []
+        return own + trial.engine_callbacks(
             f"trial {number:>3}",
             settings.epochs,
             len(data.train.y),

@@ -63,6 +63,7 @@ def make_objective(
     progress: Callable[[str], None] | None = None,
     artifacts: FileSystemArtifactStore | None = None,
     guarded: bool = False,
+    extra: Callable[[int], list] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
 
@@ -77,6 +78,8 @@ def make_objective(
         artifacts: where a complete trial keeps its weights and validation predictions
             (``search.kept``; None: nothing kept).
         guarded: prune a trial whose first epoch runs past ``search.guard``'s bound.
+        extra: the user's Keras callbacks for trial number n (``search.trial.user_callbacks``),
+            run before the pruning and stopping ones so they see every epoch a trial ends.
     """
     import keras
     import tensorflow as tf
@@ -103,6 +106,7 @@ def make_objective(
             )
             bound = guard.limit(trial.study, deadline) if guarded else None
             callbacks = [
+                *(extra(trial.number) if extra else []),
                 guard.callback(bound, guarded_at),
                 pruning_callback(trial, epochs),
                 *engine_neutral.engine_callbacks(

@@ -154,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the kept weights and predictions go (default: beside the study, "
         "studies/<study>-artifacts); optuna-dashboard --artifact-dir DIR lists them",
     )
+    parser.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="write each trial's TensorBoard logs to DIR/<study>/trial-N; then: tensorboard "
+        "--logdir DIR",
+    )
     add_data_arguments(parser)
     add_vector_arguments(parser)
     return parser

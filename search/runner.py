@@ -9,6 +9,7 @@ import dataclasses
 import logging
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from search.data import Dataset, load_imdb, same_data
 from search.display import short, show_epoch, show_trial
 from search.embeddings import VectorSettings
 from search.errors import RunInterrupted, SearchBroken
+from search.files import writable_folder
 from search.loop import run_until_done
 from search.objective import make_objective
 from search.settings import RunSettings
@@ -32,6 +34,7 @@ from search.study import (
     queue_next_preset,
     requeue_cut,
 )
+from search.trial import user_callbacks
 from search.vectors import check_unlabeled, resolve_unsup
 from spaces import Space, capped, caps_for, companion, load_space
 
@@ -55,13 +58,22 @@ def run(
     *,
     carried: fresh.Carried | None = None,
     fresh_every: int | None = None,
+    callbacks: Sequence = (),
 ) -> optuna.Study:
     """Create or resume the study ``settings`` describe and run it to its total or timeout.
 
     Raises ValueError (and FileNotFoundError) for bad settings before any trial runs,
     ``SearchBroken`` when the search cannot go on, and ``RunInterrupted`` after SIGINT/SIGTERM.
     With ``fresh_every``, raises ``fresh.FreshProcess`` after that many trials while trials are
-    left; ``carried`` is what the run's previous process handed over (``search.fresh``)."""
+    left; ``carried`` is what the run's previous process handed over (``search.fresh``).
+    ``callbacks``: Keras callbacks every trial's fit gets (this process's trials only)."""
+    if callbacks and (settings.workers > 1 or fresh_every):
+        raise ValueError(
+            "callbacks run in this process only: pass workers=1 (or use --tensorboard, which "
+            "every worker writes)"
+        )
+    if settings.tensorboard:  # before minutes of data loading, not after
+        writable_folder(Path(settings.tensorboard), "--tensorboard")
     workers.limit_threads()  # a worker of --workers N: its share of the cores
     ready = _prepare_or_clean_up(settings)
     study, settings = ready.study, ready.settings
@@ -91,9 +103,15 @@ def run(
     if settings.engine == "kerastuner":
         from search import kerastuner
 
-        kerastuner.run(ready, deadline=deadline, on_trial=show_trial, progress=_progress(settings))
+        kerastuner.run(
+            ready,
+            deadline=deadline,
+            on_trial=show_trial,
+            progress=_progress(settings),
+            extra=_extra(settings, callbacks),
+        )
     else:
-        _run_trials(ready, budget, deadline, start)
+        _run_trials(ready, budget, deadline, start, _extra(settings, callbacks))
         if _goes_on_fresh(budget, study, deadline):
             raise fresh.FreshProcess(_carried(settings, budget, started, deadline))
     log.info(f"\nfinished in {time.perf_counter() - start:.0f}s")
@@ -113,7 +131,20 @@ def _prepare_or_clean_up(settings: RunSettings) -> Prepared:
         raise
 
 
-def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: float) -> None:
+def _extra(settings: RunSettings, callbacks: Sequence) -> Callable[[int], list] | None:
+    """The user's callbacks for trial number n, or None when there are none."""
+    if not callbacks and not settings.tensorboard:
+        return None
+    return lambda number: user_callbacks(number, settings.study, callbacks, settings.tensorboard)
+
+
+def _run_trials(
+    ready: Prepared,
+    budget: Budget,
+    deadline: float | None,
+    start: float,
+    extra: Callable[[int], list] | None = None,
+) -> None:
     """The Optuna engine in this process: the loop over the objective, signals answered
     between batches; raises ``RunInterrupted`` or ``SearchBroken``."""
     settings, study = ready.settings, ready.study
@@ -128,6 +159,7 @@ def _run_trials(ready: Prepared, budget: Budget, deadline: float | None, start: 
         progress=_progress(settings),
         artifacts=artifacts,
         guarded=settings.pruner != "none",
+        extra=extra,
     )
 
     def claimed(trial: optuna.Trial) -> float:

@@ -86,6 +86,7 @@ class RunSettings:
     no_baseline: bool = False
     keep: int = KEEP  # trials whose weights are kept for an ensemble (search.kept)
     artifacts: str | None = None  # where: None, beside the study (search.kept.artifact_dir)
+    tensorboard: str | None = None  # each trial's TensorBoard logs: <tensorboard>/<study>/trial-N
     # the data (search.data.DataSettings) and where it is
     data: str | None = None
     vocab_size: int | None = None
@@ -101,7 +102,7 @@ class RunSettings:
     vector_epochs: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("data", "glove", "unsup", "artifacts"):  # paths may come as Path objects
+        for name in ("data", "glove", "unsup", "artifacts", "tensorboard"):  # or Path objects
             value = getattr(self, name)
             if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
@@ -302,7 +303,7 @@ def _check(s: RunSettings) -> None:
         value = getattr(s, name)
         if value is not None and value not in allowed:
             raise SettingError(name, value, f"expected one of {list(allowed)}")
-    for name in ("storage", "space", "data", "glove", "unsup", "artifacts"):
+    for name in ("storage", "space", "data", "glove", "unsup", "artifacts", "tensorboard"):
         value = getattr(s, name)
         if value is not None and not isinstance(value, str):
             raise SettingError(name, value, "expected a string")

@@ -14,6 +14,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from search import interrupt, record
@@ -227,6 +228,21 @@ def train_params(
             verbose=verbose,
         )
     return model, result
+
+
+def user_callbacks(
+    number: int, study: str, callbacks: Sequence = (), tensorboard: str | None = None
+) -> list:
+    """What the user adds to every trial's ``fit``: their own Keras callbacks (the same
+    objects each trial, as ``model.fit`` would take them; Keras starts them afresh at each
+    fit), and with ``tensorboard`` a TensorBoard callback logging to ``<dir>/<study>/trial-N``."""
+    import keras
+
+    found = list(callbacks)
+    if tensorboard:
+        folder = Path(tensorboard) / study / f"trial-{number}"
+        found.append(keras.callbacks.TensorBoard(log_dir=str(folder)))
+    return found
 
 
 def engine_callbacks(

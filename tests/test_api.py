@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tests.conftest import tiny_data_args
+from tests.conftest import load, tiny_data_args
 
 TINY = str(Path(__file__).parent / "tiny_space.py")
 ROOT = Path(__file__).parent.parent
@@ -115,3 +115,58 @@ def test_a_space_function_from_a_notebook_runs_and_its_best_model_reruns(imdb_di
     assert model.count_params() > 0
     with pytest.raises(ValueError, match="a space function runs in this process only"):
         search.run_study("fn", storage=storage, space=my_space, workers=2, **tiny)
+
+
+def test_callbacks_and_tensorboard_reach_every_trial_of_both_engines(imdb_dir, tmp_path):
+    import keras
+
+    import search
+    from search.record import Record
+
+    class Seen(keras.callbacks.Callback):
+        """What a user's callback sees: one fit per trial, and each epoch's val_loss."""
+
+        def __init__(self):
+            super().__init__()
+            self.fits, self.epochs = 0, []
+
+        def on_train_begin(self, logs=None):
+            self.fits += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append((self.fits, epoch, logs["val_loss"]))
+
+    tiny = dict(data=str(imdb_dir), maxlen=16, vocab_size=100, space=f"{TINY}:space", epochs=2)
+    storage, logs = f"sqlite:///{tmp_path / 'cb.db'}", tmp_path / "tb"
+    seen = Seen()
+    study = search.run_study(
+        "cb", storage=storage, trials=3, seed=0, callbacks=[seen], tensorboard=logs, **tiny
+    )
+    assert seen.fits == 3
+    for t in study.trials:  # every epoch each trial ran, with the val_loss it stored
+        mine = [loss for fit, _, loss in seen.epochs if fit == t.number + 1]
+        assert mine == pytest.approx(Record.of(t).curves["val_loss"], abs=1e-5)  # stored rounded
+        assert list((logs / "cb" / f"trial-{t.number}" / "validation").glob("events.out.*"))
+
+    kt = Seen()
+    search.run_study(
+        "kt", storage=storage, trials=1, engine="kerastuner", tuner="random", callbacks=[kt], **tiny
+    )
+    assert kt.fits == 1 and kt.epochs
+
+    with pytest.raises(ValueError, match="callbacks run in this process only"):
+        search.run_study("cb", storage=storage, workers=2, callbacks=[seen], **tiny)
+
+
+def test_the_tensorboard_flag_writes_logs_and_refuses_a_folder_it_cannot_write(
+    run, tmp_path, capsys
+):
+    logs = tmp_path / "tb"
+    assert run("--trials", "1", "--epochs", "1", "--no-baseline", "--tensorboard", str(logs)) == 0
+    assert list((logs / "t" / "trial-0" / "train").glob("events.out.*"))
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a folder")
+    assert run("--trials", "2", "--tensorboard", str(blocked / "tb")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --tensorboard") and "is a file, not a folder" in err
+    assert len(load(run.storage).trials) == 1  # nothing stored was lost or added
