@@ -161,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write each trial's TensorBoard logs to DIR/<study>/trial-N; then: tensorboard "
         "--logdir DIR",
     )
+    parser.add_argument(
+        "--mlflow",
+        default=None,
+        metavar="URI",
+        help="log every trial as a run of the MLflow experiment named after the study (params, "
+        "per-epoch curves, state), e.g. sqlite:///mlflow.db; needs pip install -e '.[mlflow]'",
+    )
     add_data_arguments(parser)
     add_vector_arguments(parser)
     return parser

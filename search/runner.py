@@ -15,7 +15,7 @@ from pathlib import Path
 
 import optuna
 
-from search import baseline, fresh, interrupt, kept, record, study_attrs, workers
+from search import baseline, fresh, interrupt, kept, record, study_attrs, tracking, workers
 from search.budget import Budget
 from search.data import Dataset, load_imdb, same_data
 from search.display import short, show_epoch, show_trial
@@ -74,6 +74,8 @@ def run(
         )
     if settings.tensorboard:  # before minutes of data loading, not after
         writable_folder(Path(settings.tensorboard), "--tensorboard")
+    if settings.mlflow:
+        tracking.check(settings.mlflow)
     workers.limit_threads()  # a worker of --workers N: its share of the cores
     ready = _prepare_or_clean_up(settings)
     study, settings = ready.study, ready.settings
@@ -103,10 +105,17 @@ def run(
     if settings.engine == "kerastuner":
         from search import kerastuner
 
+        logged = _logged(settings)
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            show_trial(study, trial)
+            for callback in logged:
+                callback(study, trial)
+
         kerastuner.run(
             ready,
             deadline=deadline,
-            on_trial=show_trial,
+            on_trial=on_trial,
             progress=_progress(settings),
             extra=_extra(settings, callbacks),
         )
@@ -129,6 +138,11 @@ def _prepare_or_clean_up(settings: RunSettings) -> Prepared:
         if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
             new_file.unlink()
         raise
+
+
+def _logged(settings: RunSettings) -> list:
+    """Study callbacks that report finished trials elsewhere: MLflow with ``--mlflow``."""
+    return [tracking.MLflowTrials(settings.mlflow, settings.study)] if settings.mlflow else []
 
 
 def _extra(settings: RunSettings, callbacks: Sequence) -> Callable[[int], list] | None:
@@ -177,7 +191,10 @@ def _run_trials(
                 budget,
                 deadline,
                 settings.heartbeat,
-                callbacks=[kept.bound(artifacts, settings.keep)] if artifacts else [],
+                callbacks=[
+                    *([kept.bound(artifacts, settings.keep)] if artifacts else []),
+                    *_logged(settings),
+                ],
                 queue_next=queue_next_preset,
             )
             interrupt.check()  # a signal that came between trials

@@ -87,6 +87,7 @@ class RunSettings:
     keep: int = KEEP  # trials whose weights are kept for an ensemble (search.kept)
     artifacts: str | None = None  # where: None, beside the study (search.kept.artifact_dir)
     tensorboard: str | None = None  # each trial's TensorBoard logs: <tensorboard>/<study>/trial-N
+    mlflow: str | None = None  # an MLflow tracking URI: each trial a run (search.tracking)
     # the data (search.data.DataSettings) and where it is
     data: str | None = None
     vocab_size: int | None = None
@@ -303,7 +304,8 @@ def _check(s: RunSettings) -> None:
         value = getattr(s, name)
         if value is not None and value not in allowed:
             raise SettingError(name, value, f"expected one of {list(allowed)}")
-    for name in ("storage", "space", "data", "glove", "unsup", "artifacts", "tensorboard"):
+    strings = ("storage", "space", "data", "glove", "unsup", "artifacts", "tensorboard", "mlflow")
+    for name in strings:
         value = getattr(s, name)
         if value is not None and not isinstance(value, str):
             raise SettingError(name, value, "expected a string")
