@@ -12,6 +12,7 @@ analysis, rerun and export work unchanged on KerasTuner results.
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import random
 import time
@@ -35,6 +36,8 @@ from search.embeddings import VectorSettings
 from search.errors import RunInterrupted, SearchBroken
 from search.params import ModelParams
 from spaces import KerasTunerSuggester, Space, draw
+
+log = logging.getLogger(__name__)
 
 
 class RecordingSuggester:
@@ -187,7 +190,11 @@ def make_tuner(
         "max_consecutive_failed_trials": max_failures,
     }
     if name == "hyperband":
-        tuner = Recording(hypermodel, max_epochs=epochs, factor=3, **kwargs)
+        # Hyperband's brackets for max_epochs=2 hold 2 trials: iterate them again (None: without
+        # end) until the study's total or deadline, as --trials asks
+        tuner = Recording(
+            hypermodel, max_epochs=epochs, factor=3, hyperband_iterations=None, **kwargs
+        )
         tuner.oracle.max_trials = trials
     else:
         tuner = Recording(hypermodel, max_trials=trials, **kwargs)
@@ -269,10 +276,16 @@ def search(
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # retracing notices for every new architecture
-    with warnings.catch_warnings():
-        # Hyperband continues a trial from its best weights; the optimizer starts afresh
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        tuner.search(verbose=0)
+    from keras_tuner.src import config as kt_config
+
+    debug, kt_config.DEBUG = kt_config.DEBUG, False  # True prints each failed trial's traceback
+    try:
+        with warnings.catch_warnings():
+            # Hyperband continues a trial from its best weights; the optimizer starts afresh
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            tuner.search(verbose=0)
+    finally:
+        kt_config.DEBUG = debug
 
 
 def run(ready, *, deadline: float | None, on_trial, progress, extra=None) -> None:
@@ -309,6 +322,14 @@ def run(ready, *, deadline: float | None, on_trial, progress, extra=None) -> Non
                 directory=directory_for(study.study_name, settings.storage_url),
                 callbacks=callbacks,
                 on_trial=on_trial,
+            )
+        ran = len(study.get_trials(deepcopy=False))
+        time_left = deadline is None or time.monotonic() < deadline
+        if settings.total is not None and ran < settings.total and time_left:
+            log.info(
+                f"KerasTuner's {settings.tuner} oracle stopped after {ran} of {settings.total} "
+                "trials: it found no new values to try (every combination of a small discrete "
+                "space was run); widen the space or ask for fewer --trials"
             )
     except KeyboardInterrupt as exc:
         raise RunInterrupted(exc, study) from None

@@ -12,7 +12,7 @@ from optuna_dashboard import get_note
 from search.kerastuner import RecordingSuggester
 from search.record import Record
 from spaces import KerasTunerSuggester
-from tests.conftest import load
+from tests.conftest import TINY, load
 
 Complete = optuna.trial.TrialState.COMPLETE
 
@@ -106,6 +106,29 @@ def test_hyperband_continues_trials_and_rerun_and_export_work(run, imdb_dir, tmp
     assert code == 0
     assert list(out.glob("t-trial*.keras"))
     assert "rerun:" in " ".join(load(run.storage).user_attrs)
+
+
+def test_hyperband_fills_the_total_and_a_stop_short_of_it_is_explained(run, capsys):
+    """At --epochs 2 one Hyperband iteration holds 2 trials: its brackets run again up to the
+    asked total. An oracle out of new values says why the study stopped short."""
+    assert run("--engine", "kerastuner", "--epochs", "2", "--trials", "5", "--seed", "0") == 0
+    assert len(load(run.storage).trials) == 5
+    args = ("--engine", "kerastuner", "--tuner", "random", "--trials", "4", "--epochs", "1")
+    assert run(*args, space=f"{TINY}:two", study="two") == 0
+    assert len(load(run.storage, "two").trials) == 2
+    assert (
+        "KerasTuner's random oracle stopped after 2 of 4 trials: it found no new values"
+        in capsys.readouterr().out
+    )
+
+
+def test_a_failed_kerastuner_trial_is_one_line(run, capsys):
+    args = ("--engine", "kerastuner", "--tuner", "random", "--trials", "2", "--epochs", "1")
+    assert run(*args, space=f"{TINY}:flaky") == 0
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert "FAIL     val_loss=- val_acc=- epochs=0" in out.out
+    assert "(ValueError: Invalid model param lstm_units=[0]" in out.out
 
 
 def test_kerastuner_refuses_what_it_cannot_do(run, capsys):
