@@ -15,7 +15,17 @@ from pathlib import Path
 
 import optuna
 
-from search import baseline, fresh, interrupt, kept, record, study_attrs, tracking, workers
+from search import (
+    baseline,
+    display,
+    fresh,
+    interrupt,
+    kept,
+    record,
+    study_attrs,
+    tracking,
+    workers,
+)
 from search.budget import Budget
 from search.data import Dataset, load_imdb, same_data
 from search.display import short, show_epoch, show_trial
@@ -66,7 +76,11 @@ def run(
     ``SearchBroken`` when the search cannot go on, and ``RunInterrupted`` after SIGINT/SIGTERM.
     With ``fresh_every``, raises ``fresh.FreshProcess`` after that many trials while trials are
     left; ``carried`` is what the run's previous process handed over (``search.fresh``).
-    ``callbacks``: Keras callbacks every trial's fit gets (this process's trials only)."""
+    ``callbacks``: Keras callbacks every trial's fit gets (this process's trials only).
+    ``--timeout`` counts from here: preparing the data, vectors and baseline spends it too."""
+    started = carried.started if carried else time.time()
+    start = time.perf_counter() - (time.time() - started)  # the run's, over all its processes
+    deadline = fresh.monotonic_deadline(carried, settings.timeout)
     if callbacks and (settings.workers > 1 or fresh_every):
         raise ValueError(
             "callbacks run in this process only: pass workers=1 (or use --tensorboard, which "
@@ -89,27 +103,30 @@ def run(
         budget.failures, budget.finished_here = carried.failures, carried.finished
         budget.failed_here = carried.failed
     done, left = budget.finished(study), budget.left(study)
-    log.info(_header(ready, done, left))
+    log.info(_header(ready, done, left, deadline, time.perf_counter() - start))
     if settings.total is not None and done >= settings.total:
         log.info(
             f"the study already has {done} >= {settings.total} finished trials; "
             "pass a larger --trials to add more"
         )
         return study
-    started = carried.started if carried else time.time()
-    start = time.perf_counter() - (time.time() - started)  # the run's, over all its processes
-    deadline = fresh.monotonic_deadline(carried, settings.timeout)
+    if deadline is not None and time.monotonic() >= deadline:
+        log.info(
+            f"the --timeout of {settings.timeout:g}s was spent preparing: no trial started; "
+            "the data, vectors and baseline are kept, so the next run starts its trials sooner"
+        )
+        return study
     if settings.workers > 1:
-        _run_workers(settings, study, budget)
+        _run_workers(settings, study, budget, deadline)
         return study
     if settings.engine == "kerastuner":
         from search import kerastuner
 
-        logged = _logged(settings)
+        after = [*_logged(settings), *_shown_progress(settings, left, deadline)]
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             show_trial(study, trial)
-            for callback in logged:
+            for callback in after:
                 callback(study, trial)
 
         kerastuner.run(
@@ -138,6 +155,14 @@ def _prepare_or_clean_up(settings: RunSettings) -> Prepared:
         if new_file is not None and new_file.exists() and not optuna.get_all_study_names(storage):
             new_file.unlink()
         raise
+
+
+def _shown_progress(settings: RunSettings, left: int | None, deadline: float | None) -> list:
+    """The run's progress line after each trial; not with --quiet, nor in a worker (its
+    parent shows the trials of all of them)."""
+    if settings.quiet or workers.worker_id() is not None:
+        return []
+    return [display.RunProgress(left, deadline)]
 
 
 def _logged(settings: RunSettings) -> list:
@@ -194,6 +219,7 @@ def _run_trials(
                 callbacks=[
                     *([kept.bound(artifacts, settings.keep)] if artifacts else []),
                     *_logged(settings),
+                    *_shown_progress(settings, budget.left(study), deadline),
                 ],
                 queue_next=queue_next_preset,
             )
@@ -232,16 +258,33 @@ def _progress(settings: RunSettings):
     return None if settings.quiet else show_epoch
 
 
-def _header(ready: Prepared, done: int, left: int | None) -> str:
+def _header(
+    ready: Prepared, done: int, left: int | None, deadline: float | None, prepared: float
+) -> str:
+    """What the run is about to do: the study, how many trials it asks for and what the
+    budget leaves after preparing, how many the study's own trials say will fit, the setup."""
     s = ready.settings
     how = (
         f"sampler={s.sampler}, pruner={s.pruner}, "
         if s.engine == "optuna"
         else f"engine=kerastuner, tuner={s.tuner}, "
     )
+    plan = f", running {max(left, 0)} more" if left is not None else ""
+    if deadline is not None:
+        seconds = max(deadline - time.monotonic(), 0)
+        plan = f", running up to {max(left, 0)} more" if left is not None else ", running trials"
+        plan += (
+            f" in the {display.duration(seconds)} left of --timeout {s.timeout:g}s "
+            f"({display.duration(prepared)} went to preparing)"
+        )
+        each = display.median_trial_seconds(ready.study)
+        if each:
+            plan += (
+                f"; at the study's median {display.duration(each)} a trial, about "
+                f"{int(seconds // each)} fit"
+            )
     return (
-        f"study {s.study!r} in {redact(s.storage_url)}: {done} finished trials"
-        + (f", running {max(left, 0)} more" if left is not None else "")
+        f"study {s.study!r} in {redact(s.storage_url)}: {done} finished trials{plan}"
         + f" (space={s.space}, {how}epochs<={s.epochs}, "
         + f"train={len(ready.data.train.y)}, val={len(ready.data.val.y)})"
     )
@@ -347,9 +390,12 @@ def _fill(
         baseline.store(study, baseline.run_baselines(data.source, data_settings, only=missing))
 
 
-def _run_workers(settings: RunSettings, study: optuna.Study, budget: Budget) -> None:
+def _run_workers(
+    settings: RunSettings, study: optuna.Study, budget: Budget, deadline: float | None
+) -> None:
     """``--workers N``: the study is ready (presets queued, baseline stored); N processes run it,
-    each with these settings, but one worker each, no baseline and no presets to queue."""
+    each with these settings, but one worker each, no baseline and no presets to queue, and
+    what the run's ``--timeout`` has left."""
     if settings.storage_url.startswith("sqlite"):
         log.warning(
             f"warning: {settings.workers} workers on SQLite take turns writing and may fail "
@@ -358,6 +404,8 @@ def _run_workers(settings: RunSettings, study: optuna.Study, budget: Budget) -> 
         )
     total = f"/{settings.total}" if settings.total else ""
     each = settings.replace(workers=1, no_baseline=True, enqueue_presets=False)
+    if deadline is not None:
+        each = each.replace(timeout=max(deadline - time.monotonic(), 1.0))
     with interrupt.handling():
         code = workers.run(
             each, settings.workers, lambda: f"{budget.finished(study)}{total} finished"

@@ -110,7 +110,8 @@ def test_the_timeout_bounds_the_run_and_ends_the_trial_it_would_overrun(run, cap
     what it trained kept. Fifty tiny trials take minutes: the timeout must end the run well
     before."""
     start = time.monotonic()
-    assert run("--trials", "50", "--timeout", "4", "--seed", "0", "--no-baseline") == 0
+    # the timeout counts the preparation too (a second or two here): 8s leaves a trial or more
+    assert run("--trials", "50", "--timeout", "8", "--seed", "0", "--no-baseline") == 0
     took = time.monotonic() - start
     trials = load(run.storage).trials
     assert 1 <= len(trials) < 50 and took < 60, (len(trials), took)
@@ -121,6 +122,50 @@ def test_the_timeout_bounds_the_run_and_ends_the_trial_it_would_overrun(run, cap
         assert run("--trials", str(len(trials) + 1), "--seed", "0", "--no-baseline") == 0
         again = load(run.storage).trials[len(trials)]
         assert Record.of(again).retry_of == cut[0].number and again.params == cut[0].params
+
+
+def test_the_run_says_how_far_it_is_and_when_it_will_end(run, capsys, monkeypatch):
+    from search import trial
+
+    monkeypatch.setattr(trial, "EVERY", 0.0)  # a line at every batch, not once a minute
+    assert run("--trials", "2", "--timeout", "300", "--seed", "0", "--no-baseline") == 0
+    out = capsys.readouterr().out
+    assert "running up to 2 more in the " in out and "left of --timeout 300s (" in out
+    assert "went to preparing)" in out
+    assert "trial   0 epoch 1/2 50% (1/2 batches), about " in out  # 64 reviews, batches of 32
+    assert "trial   0 epoch 1/2 val_loss=" in out and ", <=" in out  # the most it has left
+    assert "run: 1/2 trials in " in out and "about " in out and "to go (done near " in out
+    assert "run: 2/2 trials in " in out
+
+
+def test_a_timeout_spent_preparing_starts_no_trial(run, capsys):
+    assert run("--trials", "3", "--timeout", "0.01", "--no-baseline") == 0
+    assert "the --timeout of 0.01s was spent preparing: no trial started" in capsys.readouterr().out
+    assert load(run.storage).trials == []
+
+
+def test_the_progress_line_counts_from_the_runs_own_trials():
+    from search.display import RunProgress, duration
+
+    assert [duration(s) for s in (45, 725, 7380)] == ["45s", "12m05s", "2h03m"]
+    asked = RunProgress(left=10, deadline=None)
+    asked.began, asked.done = 1000.0, 4
+    assert asked.line(1000.0 + 480).startswith(
+        "run: 4/10 trials in 8m00s, 2m00s a trial; about 12m00s to go (done near "
+    )
+    timed = RunProgress(left=None, deadline=2000.0)
+    timed.began, timed.done = 1000.0, 2
+    assert timed.line(1000.0 + 300).startswith(
+        "run: 2 trials in 5m00s, 2m30s a trial; 11m40s of --timeout left: about 4 more fit; "
+        "about 11m40s to go"
+    )
+    both = RunProgress(left=3, deadline=2000.0)  # the total ends the run first
+    both.began, both.done = 1000.0, 2
+    assert both.line(1300.0).startswith(
+        "run: 2/3 trials in 5m00s, 2m30s a trial; about 2m30s to go (done near "
+    )
+    both.done = 3
+    assert both.line(1300.0) == "run: 3/3 trials in 5m00s, 1m40s a trial"
 
 
 def test_a_space_that_exits_fails_its_trials_and_the_search_stops_cleanly(run, capsys):
