@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
 
 from analysis.importance import importances, plot_importances
 from analysis.plotting import STATE_COLORS, label, ordered, plt, save_figure
@@ -58,18 +57,8 @@ def gap_by_param(frame: pd.DataFrame, params: list[str], bins: int = 4) -> pd.Da
 
 def gap_importances(study: optuna.Study) -> pd.DataFrame:
     """Which parameters drive the accuracy gap (train - val) of completed trials. Raises
-    ValueError when that cannot be told: too few completed trials, or rankings equal to
-    val_loss's fANOVA numbers (on two trials any target splits the same way)."""
-    gap = importances(study, target=lambda t: Record.of(t).gap_accuracy)
-    loss = importances(study)
-    if gap["fANOVA"].round(4).equals(loss["fANOVA"].round(4)):
-        complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        raise ValueError(
-            f"Gap importance not shown: on {complete} completed trials it equals the val_loss "
-            "importance (fANOVA) number for number, so it would say nothing about the gap; "
-            "it needs more completed trials"
-        )
-    return gap
+    ValueError with too few completed trials to tell (``importance.MIN_TRIALS``)."""
+    return importances(study, target=lambda t: Record.of(t).gap_accuracy)
 
 
 def best_trial(frame: pd.DataFrame) -> int | None:

@@ -240,6 +240,8 @@ def plot_parallel(study: optuna.Study, path: Path, *, title: str) -> Path:
         params = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # an axis whose parameter took one value: Matplotlib widens it, and says so on stderr
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high")
         ax = optuna.visualization.matplotlib.plot_parallel_coordinate(
             study, params=params, target_name="val_loss"
         )

@@ -21,6 +21,10 @@ from optuna.trial import FrozenTrial, TrialState
 from analysis.plotting import plt, save_figure
 from analysis.trials import run
 
+# fANOVA fits a random forest to the completed trials: on fewer than this it ranks noise (on 2,
+# any target splits the same way), so no importance is shown before
+MIN_TRIALS = 5
+
 EVALUATORS = {
     "fANOVA": lambda: FanovaImportanceEvaluator(seed=0),
     "PED-ANOVA": lambda: PedAnovaImportanceEvaluator(),
@@ -37,10 +41,10 @@ def importances(
     parameters for another quantity than the objective, e.g. the overfitting gap.
     """
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(completed) < 2:
+    if len(completed) < MIN_TRIALS:
         raise ValueError(
-            f"Parameter importance needs at least 2 completed trials; study "
-            f"{study.study_name!r} has {len(completed)}. Run more trials first."
+            f"Parameter importance needs at least {MIN_TRIALS} completed trials to mean "
+            f"something; study {study.study_name!r} has {len(completed)}. Run more trials first."
         )
     columns = {}
     with warnings.catch_warnings():

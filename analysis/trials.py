@@ -152,7 +152,9 @@ def run(main_body, argv: list[str] | None, description: str) -> int:
     """Shared CLI shell: parse, load the study, run, print where files went."""
     import sys
 
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {main_body.__module__}", description=description
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -136,17 +136,18 @@ def test_importance_both_evaluators(storage):
     assert frame["fANOVA"].sum() == pytest.approx(1.0)
 
 
-def test_importance_needs_two_completed_trials(tmp_path, capsys):
+def test_importance_needs_enough_completed_trials_to_mean_something(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'one.db'}"
     build_study(url, n_complete=1)
-    with pytest.raises(ValueError, match="needs at least 2 completed trials; study 'a' has 1"):
+    expected = "needs at least 5 completed trials to mean something; study 'a' has 1"
+    with pytest.raises(ValueError, match=expected):
         importance.importances(load(url))
     assert importance.main(["--study", "a", "--storage", url, "--out", str(tmp_path)]) == 2
-    assert "at least 2 completed trials" in capsys.readouterr().err
+    assert expected in capsys.readouterr().err
     # the report still writes what can be drawn and says why importance is missing
     assert report.main(["--study", "a", "--storage", url, "--out", str(tmp_path / "r")]) == 0
     page = (tmp_path / "r" / "index.html").read_text()
-    assert "at least 2 completed trials" in page
+    assert "needs at least 5 completed trials to mean something; study &#x27;a&#x27; has 1" in page
     assert "Parallel coordinates not drawn: 1 completed trial(s)" in page
 
 
@@ -168,18 +169,19 @@ def test_curves_and_history_frames(storage):
 
 
 def test_a_small_study_says_what_it_cannot_estimate_instead_of_showing_it(tmp_path):
-    """Two completed trials: no range-edge advice, and no gap importance that merely repeats
-    val_loss importance; a study with only pruned trials marks no trial 'best'."""
+    """Two completed trials: no range-edge advice, and no importance of either kind (on two
+    trials any target splits the same way); a study with only pruned trials marks no trial
+    'best'."""
     url = f"sqlite:///{tmp_path / 'small.db'}"
     study = build_study(url, n_complete=2)
     assert history.edge_flags(study).empty
-    with pytest.raises(ValueError, match="importance .fANOVA. number for number"):
+    with pytest.raises(ValueError, match="needs at least 5 completed trials"):
         gaps.gap_importances(study)
     out = tmp_path / "r"
     assert report.main(["--study", "a", "--storage", url, "--out", str(out)]) == 0
     page = (out / "index.html").read_text()
     assert "Range edges not judged: 2 completed trial(s)" in page and "widen" not in page
-    assert "Gap importance not shown: on 2 completed trials" in page
+    assert page.count("needs at least 5 completed trials to mean something") == 2
     assert not (out / "gap_importance.png").exists()
     # the big study's gap importance is its own: dropout drives the gap, not val_loss
     big = build_study(f"sqlite:///{tmp_path / 'big.db'}")
@@ -412,3 +414,39 @@ def test_the_results_command_refuses_bad_input_in_one_line(storage, argv, messag
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_the_report_page_reads_as_a_page(storage, tmp_path, capsys):
+    """The command names itself as it is run, settings are a table (no Python reprs), figures
+    sit at a reading width."""
+    with pytest.raises(SystemExit):
+        report.main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m analysis.report")
+    study = optuna.load_study(study_name="a", storage=storage)
+    study.set_user_attr(
+        "settings", {"space": "default", "epochs": 4, "data": {"maxlen": 500, "cuts": [1, 2]}}
+    )
+    assert report.main(["--study", "a", "--storage", storage, "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert "<tr><th>data.maxlen</th><td>500</td></tr>" in page
+    assert "<tr><th>data.cuts</th><td>1, 2</td></tr>" in page
+    assert "{'" not in page and "['" not in page
+    assert "img{max-width:min(100%,900px)}" in page
+
+
+def test_a_parameter_with_one_value_draws_without_a_warning(tmp_path):
+    import warnings
+
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    study = optuna.create_study(study_name="a", storage=url)
+    for i in range(6):
+        params = {"units": 16 + 20 * i, "embedding": "learned"}  # one embedding in every trial
+        dists = {k: DISTS[k] for k in params}
+        attrs = objective_attrs(0.9, 0.85, 0.1, 0.3 + 0.01 * i, 3)
+        study.add_trial(
+            create_trial(params=params, distributions=dists, value=0.3 + 0.01 * i, user_attrs=attrs)
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history.plot_parallel(study, tmp_path / "parallel.png", title="t")
+    assert [str(w.message) for w in caught] == []
