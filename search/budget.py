@@ -25,6 +25,9 @@ DIVERGED = "loss became NaN/inf (TerminateOnNaN stopped training)"  # a bad poin
 
 # failures that say nothing about the search: a diverged point, a trial another worker made moot
 NOT_COUNTED = (Failure.NOT_NEEDED, Failure.DIVERGED, Failure.TIMEOUT)
+# a diverged trial is a bad point, not a broken search, but a space where every point diverges
+# would run without end: this many in a row stop the run as broken
+DIVERGED_IN_A_ROW = 10
 
 
 class NotNeeded(Exception):
@@ -40,6 +43,7 @@ class Budget:
     total: int | None
     max_failures: int = 3
     failures: int = 0  # in a row, this worker
+    diverged: int = 0  # in a row, this worker
     finished_here: int = 0  # in this run (all its processes: search.fresh)
     failed_here: int = 0
     last_failure: str = ""
@@ -73,7 +77,7 @@ class Budget:
 
     @property
     def broken(self) -> bool:
-        return self.failures >= self.max_failures
+        return self.failures >= self.max_failures or self.diverged >= DIVERGED_IN_A_ROW
 
     @property
     def process_done(self) -> bool:
@@ -84,7 +88,10 @@ class Budget:
         r = Record.of(trial)
         self.ran_in_process += 1
         if trial.state in FINISHED:
-            self.failures, self.finished_here = 0, self.finished_here + 1
+            self.failures, self.diverged, self.finished_here = 0, 0, self.finished_here + 1
+        elif r.failure == Failure.DIVERGED:
+            self.diverged += 1
+            self.last_failure = f"trial {trial.number}: {r.fail_reason}"
         elif trial.state == TrialState.FAIL and r.failure not in NOT_COUNTED:
             self.failures, self.failed_here = self.failures + 1, self.failed_here + 1
             self.last_failure = f"trial {trial.number}: {r.fail_reason or 'no reason recorded'}"
@@ -94,6 +101,12 @@ class Budget:
 
     def error(self) -> str | None:
         """Why this run should exit non-zero: the search is broken rather than a trial unlucky."""
+        if self.diverged >= DIVERGED_IN_A_ROW:
+            return (
+                f"{self.diverged} trials in a row diverged (last: {self.last_failure}); every "
+                "point of the space may be unstable: lower its learning rates or L2, then run "
+                "the same command to resume"
+            )
         if self.broken:
             return (
                 f"{self.failures} trials in a row failed (last: {self.last_failure}); the search "

@@ -169,8 +169,11 @@ def make_tuner(
             if frozen is not None:
                 study.add_trial(frozen)
                 added = study.get_trials(deepcopy=False)[-1]
-                if hypermodel.trial.get("note"):  # a live handle on the added trial
-                    note = hypermodel.trial["note"]
+                note = hypermodel.trial.get("note")
+                if added.state == optuna.trial.TrialState.FAIL:  # why, and the curves so far
+                    r = record.Record.of(added)
+                    note = record.failure_note(r.fail_reason or "failed", r.curves)
+                if note:  # a live handle on the added trial
                     record.save_note(optuna.Trial(study, added._trial_id), note)
                 on_trial(study, added)
             hypermodel.trial = {}

@@ -21,7 +21,7 @@ from search.budget import DIVERGED
 from search.data import Dataset
 from search.embeddings import VectorSettings
 from search.params import ModelParams
-from search.record import MONITOR, Failure
+from search.record import MONITOR, Failure, Record
 from spaces import OptunaSuggester, Space, draw
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,17 @@ def make_objective(
         write(seed=trial_seed)
         cut_by_timeout, guarded_at = [], []
 
+        def failed(reason: str, failure: Failure) -> None:
+            """Record why, and say it in the dashboard's note with the curves so far."""
+            write(fail_reason=reason, failure=failure)
+            if not isinstance(trial, optuna.Trial):  # a FixedTrial has no storage
+                return
+            try:
+                so_far = trial.study._storage.get_trial(trial._trial_id)
+                record.save_note(trial, record.failure_note(reason, Record.of(so_far).curves))
+            except Exception as exc:  # the note is a courtesy: never hide why the trial failed
+                log.debug(f"trial {trial.number}: no failure note ({exc})")
+
         def pruned_by_guard(bound: float) -> str:
             reason = f"pruned by the wall-clock guard after {bound:.0f}s of its first epoch"
             write(stopped_by="guard", fail_reason=f"{reason} ({guard.RULE})")
@@ -135,24 +146,24 @@ def make_objective(
                 pruned_by_guard(bound)
             raise
         except interrupt.Interrupted as exc:  # Optuna marks it FAIL and re-raises it
-            write(fail_reason=str(exc), failure=Failure.INTERRUPTED)
+            failed(str(exc), Failure.INTERRUPTED)
             raise
         except Exception as exc:
-            write(fail_reason=f"{type(exc).__name__}: {exc}", failure=Failure.ERROR)
+            failed(f"{type(exc).__name__}: {exc}", Failure.ERROR)
             raise
         if guarded_at and not cut_by_timeout:
             raise optuna.TrialPruned(pruned_by_guard(bound))
         if cut_by_timeout:  # partial: not a result to rank, keep or learn from
             epochs_run = len(result.history.get(MONITOR, []))
-            write(
-                stopped_by="timeout",
-                failure=Failure.TIMEOUT,
-                fail_reason=f"cut by the study's --timeout after {epochs_run} of up to {epochs} "
-                "epochs; a resumed study runs these params again",
+            write(stopped_by="timeout")
+            failed(
+                f"cut by the study's --timeout after {epochs_run} of up to {epochs} epochs; a "
+                "resumed study runs these params again",
+                Failure.TIMEOUT,
             )
             return math.nan  # FAIL: out of best_trial and the sampler's model
         if record.diverged(result.history):
-            write(fail_reason=DIVERGED, failure=Failure.DIVERGED)
+            failed(DIVERGED, Failure.DIVERGED)
             return math.nan  # Optuna records a NaN objective as FAIL and goes on
         if artifacts is not None and isinstance(trial, optuna.Trial):
             try:

@@ -118,6 +118,15 @@ def trial_note(model_params: dict[str, Any], curves: dict[str, list[float]]) -> 
     return curves_table(curves) + f"\n**Model** (defaults filled in): {params}\n"
 
 
+def failure_note(reason: str, curves: dict[str, list[float]]) -> str:
+    """A failed trial's dashboard note: the whole reason, as Markdown that wraps, and the
+    curves of the epochs it finished."""
+    body = f"**Failed**: {reason}\n"
+    if curves.get(MONITOR):
+        body += "\n" + curves_table(curves)
+    return body
+
+
 def curves_table(curves: dict[str, list[float]]) -> str:
     """Markdown: one row per epoch, one column per metric, the best epoch in bold."""
     names = [n for n in ("loss", "accuracy", MONITOR, "val_accuracy") if n in curves]

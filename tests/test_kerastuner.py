@@ -129,6 +129,10 @@ def test_a_failed_kerastuner_trial_is_one_line(run, capsys):
     assert "Traceback" not in out.out + out.err
     assert "FAIL     val_loss=- val_acc=- epochs=0" in out.out
     assert "(ValueError: Invalid model param lstm_units=[0]" in out.out
+    study = load(run.storage)
+    (failed,) = [t for t in study.trials if t.state.name == "FAIL"]
+    note = get_note(optuna.Trial(study, failed._trial_id))
+    assert note.startswith("**Failed**: ValueError: Invalid model param lstm_units=[0]")
 
 
 def test_kerastuner_refuses_what_it_cannot_do(run, capsys):

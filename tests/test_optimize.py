@@ -8,6 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna_dashboard import get_note
 
 from search.optimize import main
 from search.record import Record
@@ -71,6 +72,8 @@ def test_a_failing_trial_does_not_stop_the_study(run, capsys):
     assert [t.state.name == "FAIL" for t in trials] == [False, True, False, False]
     assert "lstm_units=[0]" in trials[1].user_attrs["fail_reason"]
     assert "FAIL" in capsys.readouterr().out
+    note = get_note(optuna.Trial(load(run.storage), trials[1]._trial_id))
+    assert note.startswith("**Failed**: ValueError: Invalid model param lstm_units=[0]")
     assert run("--trials", "3", space=f"{TINY}:flaky") == 0
     assert len(load(run.storage).trials) == 4
 
@@ -122,6 +125,21 @@ def test_the_timeout_bounds_the_run_and_ends_the_trial_it_would_overrun(run, cap
         assert run("--trials", str(len(trials) + 1), "--seed", "0", "--no-baseline") == 0
         again = load(run.storage).trials[len(trials)]
         assert Record.of(again).retry_of == cut[0].number and again.params == cut[0].params
+
+
+def test_a_space_where_every_trial_diverges_stops_and_each_note_says_why(run, capsys, monkeypatch):
+    """A diverged trial is a bad point, not a failure of the search, and does not count towards
+    the total: in a space of nothing else the run ran without end. Some in a row stop it."""
+    from search import budget
+
+    monkeypatch.setattr(budget, "DIVERGED_IN_A_ROW", 2)  # 10 by default
+    assert run("--trials", "1", "--no-baseline", space=f"{TINY}:diverging") == 1
+    trials = load(run.storage).trials
+    assert len(trials) == 2 and all(Record.of(t).failure == "diverged" for t in trials)
+    assert "2 trials in a row diverged (last: trial 1: loss became NaN" in capsys.readouterr().err
+    note = get_note(optuna.Trial(load(run.storage), trials[0]._trial_id))
+    assert note.startswith(f"**Failed**: {trials[0].user_attrs['fail_reason']}")
+    assert "**Learning curves**" in note and "| 1 |" in note.replace("**", "")
 
 
 def test_the_run_says_how_far_it_is_and_when_it_will_end(run, capsys, monkeypatch):
