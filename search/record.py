@@ -87,9 +87,17 @@ def checked(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+REASON_SHOWN = 100  # characters: optuna-dashboard shows a user attr on one line, never wrapped
+
+
 def stored(values: dict[str, Any]) -> dict[str, Any]:
-    """Record fields as the user attrs that hold them: the curves one attr per metric."""
+    """Record fields as the user attrs that hold them: the curves one attr per metric, and a
+    fail reason cut to ``REASON_SHOWN`` characters (a longer one made the dashboard's trial
+    page wider than the window; the trial's note has it whole)."""
     attrs = dict(checked(values))
+    reason = attrs.get("fail_reason")
+    if isinstance(reason, str) and len(reason) > REASON_SHOWN:
+        attrs["fail_reason"] = reason[: REASON_SHOWN - 1] + "…"
     curves = attrs.pop("curves", None)
     for name, series in (curves or {}).items():
         attrs[CURVE + name] = [round(float(v), DIGITS) for v in series]

@@ -36,3 +36,12 @@ def test_written_fields_read_back_and_unknown_ones_are_refused():
     assert (r.seed, r.preset, r.epochs(), r.engine) == (3, "bilstm", 1, "optuna")
     assert r.val_accuracy is None  # never written: the default
     assert study.trials[0].user_attrs["curve_val_loss"] == [0.5]  # one short attr per metric
+
+
+def test_a_long_fail_reason_is_cut_for_the_dashboards_one_line_table():
+    from search.record import REASON_SHOWN, stored
+
+    long = "ValueError: " + " ".join(f"word{i}" for i in range(100))
+    kept = stored({"fail_reason": long})["fail_reason"]
+    assert len(kept) == REASON_SHOWN == 100 and kept.endswith("…") and long.startswith(kept[:-1])
+    assert stored({"fail_reason": "short"})["fail_reason"] == "short"
