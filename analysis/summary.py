@@ -18,9 +18,16 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from analysis.trials import param_names, readable, trials_frame, whole_numbers, write_csv
+from analysis.trials import (
+    add_study_arguments,
+    param_names,
+    readable,
+    study_with_trials,
+    trials_frame,
+    whole_numbers,
+    write_csv,
+)
 from search.files import writable_folder
-from search.storage import load_study
 from search.study_attrs import StudyAttrs
 
 TOP = 10
@@ -61,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m search.results",
         description="Show a study's best trials: scores, cost and the params that differ.",
     )
-    parser.add_argument("--study", default="imdb")
-    parser.add_argument(
-        "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
-    )
+    add_study_arguments(parser)
     parser.add_argument("--top", type=int, default=TOP, help=f"trials shown (default {TOP})")
     parser.add_argument(
         "--csv", type=Path, default=None, help="also write every trial to this CSV file"
@@ -73,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.top < 1:
         parser.error(f"--top {args.top}: expected a positive number of trials")
     try:
-        study = load_study(args.study, args.storage)
-        if not study.get_trials(deepcopy=False):
-            raise ValueError(f"Study {args.study!r} has no trials yet; run search.optimize first")
+        study = study_with_trials(args.study, args.storage)
         if args.csv is not None:
             writable_folder(args.csv.parent, "--csv")
             write_csv(trials_frame(study), study, args.csv)

@@ -129,21 +129,31 @@ def write_table(frame: pd.DataFrame, out: Path, study: optuna.Study) -> list[Pat
     return [csv, md]
 
 
-def add_arguments(parser: argparse.ArgumentParser, out: str = "reports") -> None:
+def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", default="imdb")
     parser.add_argument(
         "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser, out: str = "reports") -> None:
+    add_study_arguments(parser)
     parser.add_argument(
         "--out", type=Path, default=None, help=f"output folder (default: {out}/<study>/)"
     )
 
 
+def study_with_trials(name: str, storage: str | None) -> optuna.Study:
+    """The stored study; a ValueError when it is missing or has no trial to show."""
+    study = load_study(name, storage)
+    if not study.get_trials(deepcopy=False):
+        raise ValueError(f"Study {name!r} has no trials yet; run search.optimize first")
+    return study
+
+
 def resolve(args: argparse.Namespace) -> tuple[optuna.Study, Path]:
     """The study (clear error when missing or empty) and the output folder."""
-    study = load_study(args.study, args.storage)
-    if not study.get_trials(deepcopy=False):
-        raise ValueError(f"Study {args.study!r} has no trials yet; run search.optimize first")
+    study = study_with_trials(args.study, args.storage)
     out = args.out or Path("reports") / args.study
     return study, writable_folder(out)  # before any figure is drawn
 
