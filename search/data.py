@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ENV_VAR = "IMDB_DATA"
 CACHE_ENV = "LSTM_SEARCH_CACHE"
-CACHE_VERSION = 1  # bump when the tokenisation changes, so old caches are not read back
+CACHE_VERSION = 2  # bump when the tokenisation or the split changes, so old caches are not read back
 
 RATINGS = {"pos": range(7, 11), "neg": range(1, 5)}  # the official layout's; 5 and 6 are left out
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
@@ -315,6 +315,16 @@ def read_reviews(source: Path) -> dict[str, Reviews]:
             "train/pos, train/neg, test/pos, test/neg needs reviews"
         )
 
+    labels: dict[str, tuple[str, str]] = {}
+    for (split, label), items in found.items():
+        for rid, text in (item for item in items if item[1].strip()):  # empty: nothing to copy
+            first = labels.setdefault(text, (label, f"aclImdb/{split}/{label}/{rid}.txt"))
+            if first[0] != label:
+                raise ValueError(
+                    f"The same review text is under both pos/ and neg/ in {where} ({first[1]} "
+                    f"and aclImdb/{split}/{label}/{rid}.txt): remove the copy with the wrong label"
+                )
+
     result = {}
     for split in ("train", "test"):
         items = [(rid, text, 1.0) for rid, text in found[split, "pos"]]
@@ -354,17 +364,29 @@ def stratified_split(
 
 def read_splits(source: Path, settings: DataSettings) -> dict[str, Reviews]:
     """The raw reviews of the train, val and test splits, exactly as ``load_imdb`` splits them
-    (for the linear baseline and the word-vector trainer, which need text, not ids)."""
+    (for the linear baseline and the word-vector trainer, which need text, not ids).
+
+    Validation holds no copy of a training review, nor one twice; the official test split is
+    kept whole (docs/decisions/duplicate-reviews.md)."""
     reviews = read_reviews(source)
     train = reviews["train"]
     train_idx, val_idx = stratified_split(train.labels, settings.val_split, settings.seed)
 
-    def take(index: np.ndarray) -> Reviews:
+    seen = {train.texts[i] for i in train_idx}
+    unseen = []
+    for i in val_idx:  # a review also in train (or twice in val) would be scored as if unseen
+        if train.texts[i] not in seen or not train.texts[i].strip():
+            seen.add(train.texts[i])
+            unseen.append(i)
+    if len(unseen) < len(val_idx):
+        log.debug(f"left {len(val_idx) - len(unseen)} duplicate review(s) out of validation")
+
+    def take(index) -> Reviews:
         return Reviews(
             [train.texts[i] for i in index], train.labels[index], [train.ids[i] for i in index]
         )
 
-    return {"train": take(train_idx), "val": take(val_idx), "test": reviews["test"]}
+    return {"train": take(train_idx), "val": take(np.array(unseen, dtype=int)), "test": reviews["test"]}
 
 
 def clean(text: str) -> str:

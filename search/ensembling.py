@@ -145,7 +145,8 @@ def ensemble(
         if wrong:
             raise ValueError(
                 f"the kept predictions of trial(s) {wrong} do not match the study's validation "
-                f"split ({len(y_val)} reviews): pass the data the study ran on"
+                f"split ({len(y_val)} reviews): pass the data the study ran on (a study from "
+                "before duplicates were left out of validation needs its trials rerun)"
             )
         chosen = select(val, y_val, size)
         if len(trials) == 1:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from search import data as data_mod
-from search.data import DataSettings, load_imdb, read_reviews
+from search.data import DataSettings, load_imdb, read_reviews, read_splits
 from tests.conftest import make_imdb, make_tarball
 
 
@@ -260,7 +260,8 @@ def test_bad_settings_name_the_value():
 
 def test_shared_archive_loads_the_full_benchmark_split(shared_imdb):
     data = load_imdb(shared_imdb)
-    assert (len(data.train.y), len(data.val.y), len(data.test.y)) == (20000, 5000, 25000)
+    # 29 of the 5,000 validation reviews copy a training review (or each other): left out
+    assert (len(data.train.y), len(data.val.y), len(data.test.y)) == (20000, 4971, 25000)
     assert data.train.y.mean() == 0.5 and data.test.y.mean() == 0.5
     assert len(data.vocabulary) == 20000 and data.train.x.shape[1] == 200
     # by content: the official reviews, however they are packed (the archive's sha256 was 76625...)
@@ -336,3 +337,26 @@ def test_a_cache_file_with_other_arrays_is_rebuilt(imdb_dir, tmp_path):
     np.testing.assert_array_equal(again.train.x, first.train.x)
     with np.load(cached) as npz:
         assert "x_train" in npz.files  # written anew
+
+
+def test_validation_holds_no_copy_of_a_training_review(tmp_path):
+    root = make_imdb(tmp_path, n_train=20, n_test=4, n_unsup=0)
+    folder = root / "train" / "pos"
+    for i, review in enumerate(sorted(folder.iterdir())):  # every positive review twice
+        (folder / f"{100 + i}_{review.stem.split('_')[1]}.txt").write_text(review.read_text())
+    splits = read_splits(root, DataSettings())
+    train, val = set(splits["train"].texts), splits["val"].texts
+    assert not train & set(val) and len(set(val)) == len(val)
+    assert len(splits["train"].texts) == 48  # training keeps its copies: 80% of 40 + 20
+    assert (splits["val"].labels == 1).sum() <= 4  # of the 8 positives, one per copied pair at most
+    assert (splits["val"].labels == 0).sum() == 4  # the negatives, each once, all kept
+    data = load_imdb(root, DataSettings(maxlen=8), use_cache=False)
+    assert len(data.val.y) == len(val) and len(splits["test"].texts) == 8
+
+
+def test_a_review_under_both_labels_is_refused(tmp_path):
+    root = make_imdb(tmp_path, n_train=4, n_test=2, n_unsup=0)
+    positive = sorted((root / "test" / "pos").iterdir())[0].read_text()
+    (root / "train" / "neg" / "50_1.txt").write_text(positive)
+    with pytest.raises(ValueError, match=r"under both pos/ and neg/ .*aclImdb/train/neg/50_1.txt"):
+        read_reviews(root)
