@@ -87,7 +87,7 @@ def best_model(
 
     backend.load()
     study = _load(study, storage)
-    best = study.best_trial
+    (best,) = rerun.choose_trials(study, None, None)  # lowest val_loss, complete or pruned
     done = StudyAttrs.of(study).reruns.get(best.number)
     if done and Path(done["model"]).is_file():
         return keras.models.load_model(done["model"])

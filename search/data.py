@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ENV_VAR = "IMDB_DATA"
 CACHE_ENV = "LSTM_SEARCH_CACHE"
-CACHE_VERSION = 2  # bump when the tokenisation or the split changes, so old caches are not read back
+CACHE_VERSION = 2  # bump when the tokenisation or the split changes: old caches are not read
 
 RATINGS = {"pos": range(7, 11), "neg": range(1, 5)}  # the official layout's; 5 and 6 are left out
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
@@ -386,7 +386,8 @@ def read_splits(source: Path, settings: DataSettings) -> dict[str, Reviews]:
             [train.texts[i] for i in index], train.labels[index], [train.ids[i] for i in index]
         )
 
-    return {"train": take(train_idx), "val": take(np.array(unseen, dtype=int)), "test": reviews["test"]}
+    val = take(np.array(unseen, dtype=int))
+    return {"train": take(train_idx), "val": val, "test": reviews["test"]}
 
 
 def clean(text: str) -> str:

@@ -26,6 +26,7 @@ RULE = (
     f"a trial whose first epoch runs past {SHARE:.0%} of the time --timeout has left (without "
     f"one: {MULTIPLE:g}x the median first epoch, once {AFTER} trials have one) is pruned"
 )
+HELP = RULE.replace("%", "%%")  # argparse formats help texts with %
 
 
 def limit(study: optuna.Study, deadline: float | None) -> float | None:

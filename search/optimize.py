@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pruner",
         choices=PRUNERS,
         default=None,
-        help=f"default: successive-halving. Besides the pruner, {guard.RULE} (not with none)",
+        help=f"default: successive-halving. Besides the pruner, {guard.HELP} (not with none)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per trial (10)")
     parser.add_argument(

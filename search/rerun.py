@@ -1,6 +1,6 @@
 """Re-train a study's best trial(s), evaluate once on the test split, export a raw-text model.
 
-    python -m search.rerun --study imdb                 # the best trial
+    python -m search.rerun --study imdb                 # the best trial (lowest val_loss)
     python -m search.rerun --study imdb --trial 12      # a given trial
     python -m search.rerun --study imdb --top 3         # the 3 best, plus a comparison table
     python -m search.rerun --study imdb --all-data      # retrain on train+val, then test
@@ -10,13 +10,16 @@ A trial that kept its weights (``search.kept``: the study's best ``--keep`` tria
 from them, without training: its val accuracy printed beside the stored one is the check. Other
 trials' params are rebuilt through the same space function (``FixedTrial``), trained by the
 same ``build_model``/``fit`` with the study's data settings and the trial's seed, so the rerun
-reproduces the trial. The test split is used here and only here.
+reproduces the trial. A pruned trial counts by the lowest val_loss it reached and is trained in
+full (a trial pruned after a good epoch can be the best model the study saw); a failed one is
+refused. The test split is used here and only here.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -74,15 +77,20 @@ def study_data(
     return dataset, unsup
 
 
+RERUNNABLE = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def measure(trial: FrozenTrial) -> float:
+    """The study's measure (the lowest val_loss the trial reached), for complete and pruned
+    trials alike: a pruned trial stored its curves up to the rung that stopped it."""
+    value = trial.value if trial.value is not None else Record.of(trial).val_loss
+    return math.inf if value is None or math.isnan(value) else value
+
+
 def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> list[FrozenTrial]:
-    """The trials to rerun, or a clear refusal."""
+    """The trials to rerun (by default the one with the study's lowest val_loss, pruned or not:
+    a trial pruned after a good epoch can be the best model the study saw), or a refusal."""
     trials = study.get_trials(deepcopy=False)
-    completed = [t for t in trials if t.state == TrialState.COMPLETE]
-    if not completed:
-        raise ValueError(
-            f"Study {study.study_name!r} has no completed trial "
-            f"({len(trials)} trials in all); run search.optimize first"
-        )
     if number is not None:
         found = [t for t in trials if t.number == number]
         if not found:
@@ -90,18 +98,24 @@ def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> l
                 f"--trial {number}: no such trial in study {study.study_name!r} "
                 f"(trials 0..{len(trials) - 1})"
             )
-        if found[0].state != TrialState.COMPLETE:
-            best = study.best_trial.number
+        if found[0].state not in RERUNNABLE or measure(found[0]) == math.inf:
             raise ValueError(
-                f"--trial {number} is {found[0].state.name}, not COMPLETE; only "
-                f"completed trials can be rerun (the best is trial {best})"
+                f"--trial {number} is {found[0].state.name} with no val_loss; only complete "
+                "and pruned trials that reached an epoch can be rerun"
             )
         return found
+    ranked = sorted((t for t in trials if t.state in RERUNNABLE), key=measure)
+    ranked = [t for t in ranked if measure(t) < math.inf]
+    if not ranked:
+        raise ValueError(
+            f"Study {study.study_name!r} has no completed or pruned trial with a val_loss "
+            f"({len(trials)} trials in all); run search.optimize first"
+        )
     if top is not None:
         if top < 1:
             raise ValueError(f"--top {top}: expected a positive number of trials")
-        return sorted(completed, key=lambda t: t.value)[:top]
-    return [study.best_trial]
+        return ranked[:top]
+    return ranked[:1]
 
 
 def trial_params(trial: FrozenTrial, space_spec: str, data: dict[str, Any]) -> ModelParams:
@@ -172,6 +186,11 @@ def rerun_trial(
     keras.backend.clear_session()
     start = time.perf_counter()
     weights = None if retrain or all_data else kept_weights(study, trial)
+    if trial.state == TrialState.PRUNED:
+        log.info(
+            f"trial {trial.number} was pruned after {record.epochs_run} epoch(s) at val_loss "
+            f"{measure(trial):.4f}: training it in full"
+        )
     if weights is not None:
         log.info(f"trial {trial.number}: rebuilt from its kept weights, no training")
         model = export.rebuilt(params, weights, mask_zero=data.settings.mask_zero)
@@ -222,7 +241,8 @@ def rerun_trial(
         "from_kept_weights": weights is not None,
         "val_accuracy_stored": Record.of(trial).val_accuracy,
         "val_accuracy_rerun": None if all_data else val["accuracy"],
-        "val_loss_stored": trial.value,
+        "val_loss_stored": measure(trial),
+        "state": trial.state.name,
         "val_loss_rerun": None if all_data else val["loss"],
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
@@ -275,8 +295,9 @@ def summarize_params(p: ModelParams) -> str:
 def print_row(row: dict[str, Any]) -> None:
     m = row["test_confusion"]
     stored = row["val_accuracy_stored"]
+    stored = "none" if stored is None else f"{stored:.4f}"
     val = (
-        f"val_acc rerun {row['val_accuracy_rerun']:.4f} vs stored {stored:.4f}"
+        f"val_acc rerun {row['val_accuracy_rerun']:.4f} vs stored {stored}"
         if row["val_accuracy_rerun"] is not None
         else "trained on train+val (no val score)"
     )
@@ -375,7 +396,12 @@ def _main(argv: list[str] | None) -> int:
         "--storage", default=None, help="Optuna storage URL (default: sqlite:///studies/<study>.db)"
     )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--trial", type=int, default=None, help="trial number (default: best)")
+    which.add_argument(
+        "--trial",
+        type=int,
+        default=None,
+        help="trial number, complete or pruned (default: the lowest val_loss)",
+    )
     which.add_argument("--top", type=int, default=None, help="rerun the K best trials")
     parser.add_argument("--out", type=Path, default=Path("models"), help="folder for models")
     parser.add_argument(

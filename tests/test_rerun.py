@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -40,14 +41,25 @@ def study(imdb_dir, tmp_path_factory):
     ]
     assert optimize.main([*common, "--trials", "3"]) == 0
     s = optuna.load_study(study_name="r", storage=storage)
-    pruned = optuna.trial.create_trial(
-        state=optuna.trial.TrialState.PRUNED,
-        params={},
-        distributions={},
-        intermediate_values={1: 0.7},
-    )
-    s.add_trial(pruned)
+    s.add_trial(pruned_like(s.trials[0], val_loss=5.0))  # worse than every complete trial
     return storage
+
+
+def pruned_like(trial, val_loss: float):
+    """A PRUNED copy of ``trial``'s params that reached ``val_loss`` after one epoch."""
+    return optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED,
+        params=trial.params,
+        distributions=trial.distributions,
+        intermediate_values={1: val_loss},
+        user_attrs={
+            "seed": trial.user_attrs["seed"],
+            "curve_val_loss": [val_loss],
+            "val_loss": val_loss,
+            "epochs_run": 1,
+            "best_epoch": 1,
+        },
+    )
 
 
 def cli(study, imdb_dir, out, *extra):
@@ -168,15 +180,40 @@ def test_all_data_is_labelled_and_separate(study, imdb_dir, tmp_path, capsys):
     assert card["metrics"]["trained_on"] == "train+val" and card["data"]["n_train"] == 80
 
 
+def test_a_pruned_trial_with_the_lowest_val_loss_is_the_one_exported(
+    study, imdb_dir, tmp_path, capsys
+):
+    """The study's measure decides, whatever the state: a trial pruned after a better epoch
+    than any complete trial is trained in full and exported by default."""
+    copy = shutil.copy(study.removeprefix("sqlite:///"), tmp_path / "pruned.db")
+    storage = f"sqlite:///{copy}"
+    s = optuna.load_study(study_name="r", storage=storage)
+    s.add_trial(pruned_like(s.trials[1], val_loss=0.01))
+    assert cli(storage, imdb_dir, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "trial 4 was pruned after 1 epoch(s) at val_loss 0.0100: training it in full" in out
+    assert "rerun of trial 4 epoch 1/" in out
+    m = json.loads((tmp_path / "r-trial4.json").read_text())["metrics"]
+    assert m["state"] == "PRUNED" and m["val_loss_stored"] == 0.01
+    assert m["from_kept_weights"] is False and m["epochs"] >= 1
+    # asked for by number, the pruned trial in the shared study reruns too
+    assert cli(study, imdb_dir, tmp_path / "three", "--trial", "3") == 0
+    assert (tmp_path / "three" / "r-trial3.keras").is_file()
+
+
 def test_refusals(study, imdb_dir, tmp_path, capsys):
     assert cli(study, imdb_dir, tmp_path, "--trial", "99") == 2
     assert "--trial 99: no such trial" in capsys.readouterr().err
-    assert cli(study, imdb_dir, tmp_path, "--trial", "3") == 2
-    assert "--trial 3 is PRUNED, not COMPLETE" in capsys.readouterr().err
+    failed = shutil.copy(study.removeprefix("sqlite:///"), tmp_path / "failed.db")
+    optuna.load_study(study_name="r", storage=f"sqlite:///{failed}").add_trial(
+        optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL)
+    )
+    assert cli(f"sqlite:///{failed}", imdb_dir, tmp_path, "--trial", "4") == 2
+    assert "--trial 4 is FAIL with no val_loss" in capsys.readouterr().err
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     optuna.create_study(study_name="r", storage=empty)
     assert cli(empty, imdb_dir, tmp_path) == 2
-    assert "has no completed trial" in capsys.readouterr().err
+    assert "has no completed or pruned trial" in capsys.readouterr().err
     foreign = f"sqlite:///{tmp_path / 'foreign.db'}"
     optuna.create_study(study_name="r", storage=foreign).optimize(lambda t: 1.0, n_trials=1)
     assert cli(foreign, imdb_dir, tmp_path) == 2
