@@ -187,3 +187,37 @@ def test_workers_starting_together_on_a_fresh_database_all_start(tmp_path, backe
             sqlalchemy.create_engine(url).dispose()
             with psycopg.connect("postgresql://root@127.0.0.1:5432/test", autocommit=True) as db:
                 db.execute(f"DROP DATABASE {database} WITH (FORCE)")
+
+
+@pytest.mark.postgres
+def test_a_dead_workers_retry_runs_before_the_next_planned_preset():
+    """On PostgreSQL with the seed presets planned: a worker killed during a preset leaves it
+    RUNNING; the next worker to start a trial marks it FAIL, and the trial it runs is that
+    preset again, not the next one of the plan (the retry had waited behind five presets)."""
+    import uuid
+
+    from search.storage import fail_stale
+    from search.study import enqueue_presets, queue_next_preset
+
+    name = f"retry-first-{uuid.uuid4().hex[:8]}"
+    url = "postgresql://root@127.0.0.1:5432/test"
+    study = optuna.create_study(study_name=name, storage=open_storage(url, heartbeat=1))
+    try:
+        plan = enqueue_presets(study, "seed")
+        assert len(plan) >= 5
+        assert queue_next_preset(study) == plan[0]
+        dead = study.ask()  # the first preset starts in a worker that is then killed
+        study._storage.record_heartbeat(dead._trial_id)  # its one beat before the kill
+        assert Record.of(study.trials[dead.number]).preset == plan[0]
+        time.sleep(2.5)  # past the grace period (twice the 1 s heartbeat)
+
+        fresh = optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=1))
+        fail_stale(fresh)  # what the loop does before each trial
+        assert queue_next_preset(fresh) is None  # the retry is WAITING: nothing else queued
+        retry = fresh.ask()
+        trials = fresh.trials
+        assert trials[dead.number].state.name == "FAIL"
+        assert retry.params == dead.params and Record.of(trials[retry.number]).preset == plan[0]
+        assert [t.state.name for t in trials] == ["FAIL", "RUNNING"]  # no other preset queued
+    finally:
+        optuna.delete_study(study_name=name, storage=open_storage(url))
