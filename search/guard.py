@@ -33,12 +33,30 @@ def limit(study: optuna.Study, deadline: float | None) -> float | None:
     """Seconds the next trial's first epoch may take (None: no bound yet)."""
     if deadline is not None:
         return max(SHARE * (deadline - time.monotonic()), 0.0)
-    firsts = [
+    firsts = first_epochs(study)
+    return MULTIPLE * statistics.median(firsts) if len(firsts) >= AFTER else None
+
+
+def first_epochs(study: optuna.Study) -> list[float]:
+    """Seconds of the first epoch of each finished trial (the guard's own cuts left out)."""
+    return [
         r.first_epoch_seconds
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         if (r := Record.of(t)).first_epoch_seconds is not None and r.stopped_by != "guard"
     ]
-    return MULTIPLE * statistics.median(firsts) if len(firsts) >= AFTER else None
+
+
+def no_time_for_an_epoch(study: optuna.Study, deadline: float | None) -> str | None:
+    """Why no trial should start now: less of ``--timeout`` is left than the fastest first
+    epoch so far, so a new trial could only be cut before its first result (None: start one)."""
+    fastest = min(first_epochs(study), default=None) if deadline is not None else None
+    left = deadline - time.monotonic() if deadline is not None else None
+    if fastest is None or left >= fastest:
+        return None
+    return (
+        f"no trial started in the {max(left, 0):.0f}s of --timeout left: the fastest first "
+        f"epoch so far took {fastest:.0f}s"
+    )
 
 
 def callback(seconds: float | None, stopped: list):

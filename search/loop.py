@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial
 
-from search import interrupt
+from search import guard, interrupt
 from search.budget import Budget
 from search.display import show_trial
 from search.storage import fail_stale
@@ -38,9 +38,23 @@ def run_until_done(
     (``search.study.queue_next_preset``) whenever another trial is about to start here, and only
     then, so a run that ends leaves nothing WAITING."""
 
+    said = []
+
+    def out_of_time(study: optuna.Study) -> bool:
+        """The deadline passed, or too little is left for any trial's first epoch."""
+        if deadline is None:
+            return False
+        why = guard.no_time_for_an_epoch(study, deadline)
+        if why and not said:
+            log.info(why)
+            said.append(why)
+        return time.monotonic() >= deadline or why is not None
+
     def going_on(study: optuna.Study, trial: FrozenTrial) -> None:
         left = budget.left(study)
-        ended = deadline is not None and time.monotonic() >= deadline
+        ended = out_of_time(study)
+        if ended:
+            study.stop()
         if queue_next and not (budget.broken or budget.process_done or ended):
             if interrupt.requested() is None and (left is None or left > 0):
                 queue_next(study)
@@ -48,7 +62,7 @@ def run_until_done(
     waiting = False
     while not budget.broken and not interrupt.requested():
         timeout = None if deadline is None else deadline - time.monotonic()
-        if timeout is not None and timeout <= 0:
+        if out_of_time(study):
             return
         left = budget.left(study)
         if left is not None and left <= 0:

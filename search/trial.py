@@ -281,6 +281,8 @@ def deadline_callback(deadline: float | None, stopped: Callable[[], None]):
 
         def on_epoch_end(self, epoch, logs=None):
             now = time.monotonic()
+            if epoch + 1 >= self.params.get("epochs", epoch + 2):  # the last: nothing cut
+                return
             if deadline is not None and now + (now - self.began) > deadline:
                 self.model.stop_training = True
                 stopped()

@@ -246,3 +246,56 @@ def test_with_a_timeout_the_guard_bounds_a_share_of_the_time_left():
 
     assert guard.limit(optuna.create_study(), time.monotonic() + 400) == pytest.approx(100, abs=1)
     assert guard.limit(optuna.create_study(), None) is None  # no trials yet: no bound
+
+
+def test_a_trial_that_ends_its_last_epoch_before_the_deadline_is_not_cut():
+    """A last epoch that ends before the deadline leaves nothing to cut, even when another epoch
+    of its length would overrun: the trial is complete, not a timeout failure."""
+    import time
+
+    import keras
+    import numpy as np
+
+    from search.trial import deadline_callback
+
+    stopped = []
+    slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: time.sleep(0.3))
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    fit = lambda epochs, deadline: model.fit(  # noqa: E731
+        np.zeros((40, 3)),
+        np.zeros(40),
+        epochs=epochs,
+        verbose=0,
+        callbacks=[slow, deadline_callback(deadline, lambda: stopped.append(True))],
+    )
+    # epochs take ~0.3 s; the deadline 0.45 s away: epoch 1 ends before it, a second would not
+    history = fit(1, time.monotonic() + 0.45)
+    assert len(history.history["loss"]) == 1 and not stopped
+    history = fit(3, time.monotonic() + 0.45)  # the same first epoch, with epochs to come
+    assert len(history.history["loss"]) == 1 and stopped
+
+
+def test_no_trial_starts_in_less_time_than_the_fastest_first_epoch(tiny_data, caplog):
+    """A trial started with seconds left could only be cut (or pruned by the guard) before its
+    first result: the loop does not start it, and says why."""
+    import logging
+    import time
+
+    from search.budget import Budget
+    from search.loop import run_until_done
+
+    study = optuna.create_study()
+    study.add_trial(
+        optuna.trial.create_trial(
+            value=0.5, user_attrs={"first_epoch_seconds": 30.0}, params={}, distributions={}
+        )
+    )
+    objective = make_objective(tiny_space.space, tiny_data, epochs=1, seed=0)
+    with caplog.at_level(logging.INFO, logger="search"):
+        run_until_done(study, objective, Budget(None), time.monotonic() + 10, heartbeat=60)
+    assert len(study.trials) == 1
+    assert (
+        "no trial started in the 10s of --timeout left: the fastest first epoch so far "
+        "took 30s" in caplog.text
+    )
