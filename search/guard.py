@@ -24,7 +24,8 @@ MULTIPLE = 4.0
 AFTER = 3
 RULE = (
     f"a trial whose first epoch runs past {SHARE:.0%} of the time --timeout has left (without "
-    f"one: {MULTIPLE:g}x the median first epoch, once {AFTER} trials have one) is pruned"
+    f"one: {MULTIPLE:g}x the median first epoch, once {AFTER} trials have one) is pruned, and "
+    f"no trial starts when the fastest first epoch so far is longer than that share"
 )
 HELP = RULE.replace("%", "%%")  # argparse formats help texts with %
 
@@ -47,15 +48,18 @@ def first_epochs(study: optuna.Study) -> list[float]:
 
 
 def no_time_for_an_epoch(study: optuna.Study, deadline: float | None) -> str | None:
-    """Why no trial should start now: less of ``--timeout`` is left than the fastest first
-    epoch so far, so a new trial could only be cut before its first result (None: start one)."""
+    """Why no trial should start now: the guard would stop any first epoch longer than
+    ``SHARE`` of the time left, and even the fastest first epoch so far is longer, so a new
+    trial could only be cut before its first result (None: start one)."""
     fastest = min(first_epochs(study), default=None) if deadline is not None else None
-    left = deadline - time.monotonic() if deadline is not None else None
-    if fastest is None or left >= fastest:
+    if fastest is None:
+        return None
+    left = deadline - time.monotonic()
+    if SHARE * left >= fastest:
         return None
     return (
-        f"no trial started in the {max(left, 0):.0f}s of --timeout left: the fastest first "
-        f"epoch so far took {fastest:.0f}s"
+        f"no trial started in the {max(left, 0):.0f}s of --timeout left: a first epoch may take "
+        f"{SHARE:.0%} of it, and the fastest so far took {fastest:.0f}s"
     )
 
 
