@@ -39,12 +39,13 @@ def test_a_signal_ends_the_trial_cleanly_and_the_same_command_resumes(
         "--space",
         f"{TINY}:announced",
         "--epochs",
-        "30",
+        "6",
         "--trials",
         "2",
         *tiny_data_args(imdb_dir),
         "--pruner",
         "none",
+        "--no-baseline",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "LSTM_SEARCH_TEST_MARKER": str(marker)}
     proc = subprocess.Popen(

@@ -41,15 +41,6 @@ def test_quiet_prints_no_epoch_lines(run, capsys):
     assert "trial   0 COMPLETE" in out and " epoch " not in out
 
 
-def test_default_space_runs(run):
-    """Tokenised once at the space's largest cut (its TOKENIZE, when no --maxlen is given)."""
-    tokenize = ["--maxlen", "800", "--vocab-size", "80000", "--no-enqueue-presets"]
-    assert run("--trials", "1", "--seed", "0", "--epochs", "1", *tokenize, space="default") == 0
-    study = load(run.storage)
-    assert {t.state for t in study.trials} <= {optuna.trial.TrialState.COMPLETE, Pruned}
-    assert study.user_attrs["settings"]["data"]["maxlen"] == 800
-
-
 def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
     assert (
         run("--trials", "8", "--seed", "3", "--pruner", "successive-halving", "--epochs", "3") == 0

@@ -161,7 +161,7 @@ def test_a_lost_database_is_a_clear_exit_and_the_next_run_recovers(imdb_dir, tmp
     marker = tmp_path / "trial-started"
     common = [
         sys.executable, "-m", "search.optimize", "--study", name, "--space", f"{TINY}:announced",
-        "--epochs", "30", "--trials", "2", "--pruner", "none", "--heartbeat", "1",
+        "--epochs", "6", "--trials", "2", "--pruner", "none", "--heartbeat", "1",
         "--no-baseline", "--artifacts", str(tmp_path / "kept"), *tiny_data_args(imdb_dir),
     ]  # fmt: skip
     # storage calls retry through an outage for 30 s by default; this one lasts

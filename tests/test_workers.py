@@ -117,7 +117,7 @@ def test_a_killed_worker_trial_is_failed_and_its_params_run_again(
     marker = tmp_path / "trial-started"
     command = [
         sys.executable, "-m", "search.optimize", "--study", name, "--storage", storage,
-        "--space", f"{TINY}:announced", "--epochs", "30", "--trials", "2", "--pruner", "none",
+        "--space", f"{TINY}:announced", "--epochs", "6", "--trials", "2", "--pruner", "none",
         "--heartbeat", "1", "--no-baseline", "--artifacts", str(tmp_path / "kept"),
         *tiny_data_args(imdb_dir),
     ]  # fmt: skip
