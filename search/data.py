@@ -166,6 +166,11 @@ class Reviews(NamedTuple):
 def resolve_source(path: str | os.PathLike | None = None) -> Path:
     """The dataset location: ``path``, else ``$IMDB_DATA``, else the official archive downloaded
     into the Keras cache (``~/.keras/datasets``) as ``keras.datasets`` loaders do."""
+    if path is not None and not os.fspath(path).strip():  # --data "" or an unset $VAR
+        raise ValueError(
+            "--data is empty; pass the aclImdb directory or the aclImdb_v1.tar.gz archive, or "
+            f"leave --data out to use ${ENV_VAR} or the download"
+        )
     chosen = path or os.environ.get(ENV_VAR)
     if chosen:
         return existing_path(

@@ -360,3 +360,14 @@ def test_a_review_under_both_labels_is_refused(tmp_path):
     (root / "train" / "neg" / "50_1.txt").write_text(positive)
     with pytest.raises(ValueError, match=r"under both pos/ and neg/ .*aclImdb/train/neg/50_1.txt"):
         read_reviews(root)
+
+
+@pytest.mark.parametrize("given", ["", "  "])
+def test_an_empty_data_path_is_refused_not_replaced(given, imdb_dir, monkeypatch, capsys):
+    """``--data ""`` (an unset shell variable, say) is a mistake to name, not a reason to load
+    $IMDB_DATA or download the archive instead."""
+    monkeypatch.setenv("IMDB_DATA", str(imdb_dir))
+    with pytest.raises(ValueError, match="--data is empty"):
+        data_mod.resolve_source(given)
+    assert data_mod.main(["--data", given]) == 2
+    assert capsys.readouterr().err.startswith("error: --data is empty")
