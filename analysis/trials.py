@@ -27,6 +27,7 @@ METRICS = [
     "best_epoch",
     "epochs",
     "seconds",
+    "ms_per_review",
     "param_count",
     "test_acc",
 ]
@@ -56,6 +57,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
                 "best_epoch": r.best_epoch,
                 "epochs": r.epochs_run,
                 "seconds": r.fit_seconds,
+                # the trial's cost, comparable across trials of any length (fit and validation)
+                "ms_per_review": None
+                if r.seconds_per_review is None
+                else round(1000 * r.seconds_per_review, 3),
                 "param_count": r.param_count,
                 "test_acc": tested.get(t.number, {}).get("test_accuracy"),
                 **t.params,

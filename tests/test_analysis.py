@@ -40,6 +40,7 @@ def objective_attrs(train_acc, val_acc, train_loss, val_loss, epochs):
         "gap_accuracy": train_acc - val_acc,
         "gap_loss": val_loss - train_loss,
         "fit_seconds": 10.0 * epochs,
+        "seconds_per_review": 10.0 * epochs / (epochs * 20000),
         "param_count": 1000,
     }
 
@@ -112,6 +113,8 @@ def test_trials_table_is_sorted_and_exact(storage):
     assert frame.loc[frame.trial == 12, "val_loss"].item() == pytest.approx(0.6)  # pruned
     assert pd.isna(frame.loc[frame.trial == 1, "test_acc"].item())
     assert {"units", "dropout", "embedding", "learning_rate"} <= set(frame.columns)
+    assert first["ms_per_review"] == pytest.approx(0.5)  # 40 s over 4 epochs of 20k reviews
+    assert pd.isna(frame.loc[frame.state == "FAIL", "ms_per_review"].item())
 
 
 def test_gap_values_and_groups_are_exact(storage):
