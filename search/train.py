@@ -156,7 +156,7 @@ def _main(argv: list[str] | None) -> int:
         parser.error(f"--batch-size {args.batch_size}: expected a positive number of reviews")
     if args.epochs < 1:
         parser.error(f"--epochs {args.epochs}: expected a positive number of epochs")
-    custom = {"params": Preset(args.params, None, "--params")} if args.params else {}
+    custom = {"params": Preset(args.params, None, "--params")} if args.params is not None else {}
     if args.all_presets:
         names = sorted(PRESETS, key=list(PRESETS).index)
     else:

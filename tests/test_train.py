@@ -180,6 +180,14 @@ def test_cli_trains_any_params_given_as_json(imdb_dir, capsys):
     assert "pooling='attention'; expected one of" in capsys.readouterr().err
 
 
+def test_cli_params_given_as_an_empty_object_train_the_family_defaults(imdb_dir, tmp_path, capsys):
+    """``--params {}`` asks for every default: it trains, it is not taken for no params."""
+    out = tmp_path / "defaults.keras"
+    argv = ["--params", "{}", "--epochs", "1", "--out", str(out), *tiny_data_args(imdb_dir)]
+    assert train_mod.main(argv) == 0
+    assert "params: val_acc=" in capsys.readouterr().out and out.is_file()
+
+
 def test_a_pretrained_matrix_is_built_once_for_every_cut_of_one_vocabulary(tiny_data, monkeypatch):
     from search import trial
     from search.embeddings import Vectors, VectorSettings
