@@ -386,7 +386,7 @@ def read_splits(source: Path, settings: DataSettings) -> dict[str, Reviews]:
     if len(unseen) < len(val_idx):
         log.debug(f"left {len(val_idx) - len(unseen)} duplicate review(s) out of validation")
 
-    def take(index) -> Reviews:
+    def take(index: np.ndarray) -> Reviews:
         return Reviews(
             [train.texts[i] for i in index], train.labels[index], [train.ids[i] for i in index]
         )

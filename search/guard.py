@@ -52,11 +52,9 @@ def no_time_for_an_epoch(study: optuna.Study, deadline: float | None) -> str | N
     ``SHARE`` of the time left, and even the fastest first epoch so far is longer, so a new
     trial could only be cut before its first result (None: start one)."""
     fastest = min(first_epochs(study), default=None) if deadline is not None else None
-    if fastest is None:
+    if fastest is None or limit(study, deadline) >= fastest:
         return None
     left = deadline - time.monotonic()
-    if SHARE * left >= fastest:
-        return None
     return (
         f"no trial started in the {max(left, 0):.0f}s of --timeout left: a first epoch may take "
         f"{SHARE:.0%} of it, and the fastest so far took {fastest:.0f}s"

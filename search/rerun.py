@@ -104,8 +104,9 @@ def choose_trials(study: optuna.Study, number: int | None, top: int | None) -> l
                 "and pruned trials that reached an epoch can be rerun"
             )
         return found
-    ranked = sorted((t for t in trials if t.state in RERUNNABLE), key=measure)
-    ranked = [t for t in ranked if measure(t) < math.inf]
+    ranked = sorted(
+        (t for t in trials if t.state in RERUNNABLE and measure(t) < math.inf), key=measure
+    )
     if not ranked:
         raise ValueError(
             f"Study {study.study_name!r} has no completed or pruned trial with a val_loss "
