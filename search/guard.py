@@ -1,12 +1,14 @@
 """The wall-clock guard: no trial spends more than a bounded share of the study's time before
-its first rung (the end of its first epoch), where the pruner first compares it with others.
+its first full validation (the end of its first epoch).
 
-Rungs are epochs, and one epoch of a model from the space's cost tail (800 tokens, 3 layers,
-VAT) can take longer than a dozen cheap trials together: without a bound, a search that draws
-one spends much of its budget before the pruner can say anything. The rule, as ``--pruner``'s
-help says it: with ``--timeout``, a trial is pruned if its first epoch runs past ``SHARE`` of
-the time the study had left when the trial started; without one, past ``MULTIPLE`` times the
-median first epoch of the study's finished trials, once ``AFTER`` of them have one.
+The pruner's first rung comes after half an epoch of reviews (``search.rungs``), but one epoch
+of a model from the space's cost tail (800 tokens, 3 layers, VAT) can take longer than a dozen
+cheap trials together: without a bound, a search that draws one spends much of its budget
+before the pruner can say anything, and with a handful of trials a rung may have no peers yet.
+The rule, as ``--pruner``'s help says it: with ``--timeout``, a trial is pruned if its first
+epoch runs past ``SHARE`` of the time the study had left when the trial started; without one,
+past ``MULTIPLE`` times the median first epoch of the study's finished trials, once ``AFTER``
+of them have one.
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ from collections.abc import Callable
 import optuna
 from optuna.artifacts import FileSystemArtifactStore
 
-from search import guard, interrupt, kept, record
+from search import guard, interrupt, kept, record, rungs
 from search import trial as engine_neutral
 from search.budget import DIVERGED
-from search.data import Dataset
+from search.data import Dataset, Split
 from search.embeddings import VectorSettings
 from search.params import ModelParams
 from search.record import MONITOR, Failure, Record
@@ -27,29 +27,36 @@ from spaces import OptunaSuggester, Space, draw
 log = logging.getLogger(__name__)
 
 
-def pruning_callback(trial: optuna.Trial, epochs: int):
-    """Report the best val_loss so far each epoch and prune when the pruner says so (``fit``
-    has already refused epoch logs without val_loss, and ``search.trial.train`` has stored the
-    curves so far, which the chance-level pruner reads). The best so far, not the epoch's
-    value: the trial's value is its best epoch (early stopping restores it), so a trial with one
-    noisy epoch at a rung is not pruned for it (one that reached 0.2499 on its rerun was pruned
-    on 0.341 after 0.279). Never at the last of ``epochs``: the trial has trained all it would,
-    so it completes with what it reached, not as pruned."""
-    import keras
+def pruning_callback(
+    trial: optuna.Trial,
+    epochs: int,
+    *,
+    train_size: int = 0,
+    subset: Split | None = None,
+    padding: str = "pre",
+):
+    """Report the best val_loss so far at every rung step (``search.rungs``: several times an
+    epoch, steps counted in reviews trained on; ``subset=None``: once an epoch, steps in
+    epochs) and prune when the pruner says so (``fit`` has already refused epoch logs without
+    val_loss, and ``search.trial.train`` has stored the curves so far, which the chance-level
+    pruner reads). The best so far, not the step's value: the trial's value is its best epoch
+    (early stopping restores it), so a trial with one noisy report at a rung is not pruned for
+    it (one that reached 0.2499 on its rerun was pruned on 0.341 after 0.279). Never within the
+    last of ``epochs``: the trial has trained nearly all it would, so it completes with what it
+    reached, not as pruned."""
+    per_epoch = rungs.epoch_step(rungs.REVIEWS if subset is not None else rungs.EPOCHS, train_size)
 
-    class Pruning(keras.callbacks.Callback):
-        best = math.inf
+    def report(best: float, step: int, last: bool) -> None:
+        trial.report(best, step=step)
+        if not last and trial.should_prune():
+            where = f"epoch {step / per_epoch:.4g}"
+            if subset is not None:
+                where += f" ({step:,} reviews)"
+            raise optuna.TrialPruned(f"pruned at {where}, best {MONITOR} {best:.4f}")
 
-        def on_epoch_end(self, epoch, logs=None):
-            value = float(logs[MONITOR])
-            self.best = min(self.best, value) if math.isfinite(value) else value
-            trial.report(self.best, step=epoch + 1)
-            if epoch + 1 < epochs and trial.should_prune():
-                raise optuna.TrialPruned(
-                    f"pruned at epoch {epoch + 1} ({MONITOR}={value:.4f}, best {self.best:.4f})"
-                )
-
-    return Pruning()
+    return rungs.callback(
+        report, epochs=epochs, train_size=train_size, subset=subset, padding=padding
+    )
 
 
 def make_objective(
@@ -64,6 +71,7 @@ def make_objective(
     artifacts: FileSystemArtifactStore | None = None,
     guarded: bool = False,
     extra: Callable[[int], list] | None = None,
+    steps: str = rungs.REVIEWS,
 ) -> Callable[[optuna.Trial], float]:
     """The objective for ``study.optimize``; ``data`` is loaded once and shared by all trials.
 
@@ -80,11 +88,15 @@ def make_objective(
         guarded: prune a trial whose first epoch runs past ``search.guard``'s bound.
         extra: the user's Keras callbacks for trial number n (``search.trial.user_callbacks``),
             run before the pruning and stopping ones so they see every epoch a trial ends.
+        steps: what the reports' steps count (``search.rungs``): reviews trained on, several
+            reports an epoch; or epochs, one report an epoch (studies made before).
     """
     import keras
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # retracing notices for every new architecture
+    # the sub-epoch reports' validation rows, the same for every trial (each cuts its own width)
+    chosen = rungs.subset_indices(data.val.y, seed=data.settings.seed)
 
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()  # or memory grows over a long study
@@ -119,7 +131,15 @@ def make_objective(
             callbacks = [
                 *(extra(trial.number) if extra else []),
                 guard.callback(bound, guarded_at),
-                pruning_callback(trial, epochs),
+                pruning_callback(
+                    trial,
+                    epochs,
+                    train_size=len(cut.train.y),
+                    subset=Split(cut.val.x[chosen], cut.val.y[chosen])
+                    if steps == rungs.REVIEWS
+                    else None,
+                    padding=cut.settings.padding,
+                ),
                 *engine_neutral.engine_callbacks(
                     f"trial {trial.number:>3}",
                     epochs,
@@ -141,9 +161,11 @@ def make_objective(
                 if isinstance(trial, optuna.Trial)
                 else None,
             )
-        except optuna.TrialPruned:
+        except optuna.TrialPruned as exc:
             if guarded_at:  # the pruner, asked at the guard's cut epoch, pruned first
                 pruned_by_guard(bound)
+            elif str(exc):  # where and on what, for the trial's line and the dashboard
+                write(fail_reason=str(exc))
             raise
         except interrupt.Interrupted as exc:  # Optuna marks it FAIL and re-raises it
             failed(str(exc), Failure.INTERRUPTED)

@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pruner",
         choices=PRUNERS,
         default=None,
-        help=f"default: successive-halving. Besides the pruner, {guard.HELP} (not with none)",
+        help="default: successive-halving (rungs at half an epoch, 1.5 and 4.5 epochs of "
+        "reviews; a trial reports its best val_loss so far four times an epoch). Besides the "
+        f"pruner, {guard.HELP} (not with none)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per trial (10)")
     parser.add_argument(
@@ -126,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--enqueue-presets",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="start a new study with the seed study's presets as its first trials (default: on "
-        "for the default and seed spaces)",
+        help="start a new study with the presets as its first trials (default: on for the "
+        "default and seed spaces); off, a cold start, it still begins with the space's cheap "
+        "start-up trials",
     )
     parser.add_argument(
         "--quiet",

@@ -41,7 +41,7 @@ class Record:
     samples_per_second: float = 0.0  # reviews trained (batches x batch size) per fit second
     reviews_trained: int = 0
     seconds_per_review: float | None = None  # fit seconds (validation included) per review
-    first_epoch_seconds: float | None = None  # to the first rung: what the guard compares
+    first_epoch_seconds: float | None = None  # the first epoch: what the guard compares
     fail_reason: str | None = None
     failure: str | None = None  # a ``Failure`` value
     stopped_by: str | None = None  # "timeout": the study's budget ended it; "guard": too slow

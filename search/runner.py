@@ -34,9 +34,10 @@ from search.errors import RunInterrupted, SearchBroken
 from search.files import writable_folder
 from search.loop import run_until_done
 from search.objective import make_objective
+from search.rungs import epoch_step
 from search.settings import RunSettings
 from search.storage import fail_stale, open_storage, redact, sqlite_file
-from search.strategy import make_sampler, sampler_seed
+from search.strategy import make_pruner, make_sampler, sampler_seed
 from search.study import (
     StudySettings,
     create_or_resume,
@@ -199,6 +200,7 @@ def _run_trials(
         artifacts=artifacts,
         guarded=settings.pruner != "none",
         extra=extra,
+        steps=study_attrs.StudyAttrs.of(study).steps,
     )
 
     def claimed(trial: optuna.Trial) -> float:
@@ -368,8 +370,9 @@ def _fill(
     )
     if new_file is not None:  # a relative default path depends on the current folder
         log.info(f"created {new_file.resolve()} for study {settings.study!r}")
-    if settings.enqueue_presets is not False and settings.engine == "optuna":
-        enqueued = enqueue_presets(study, settings.space, caps)
+    if settings.engine == "optuna":  # --no-enqueue-presets: a cold start, cheap trials first
+        presets = settings.enqueue_presets is not False
+        enqueued = enqueue_presets(study, settings.space, caps, presets=presets)
         if enqueued:
             log.info(f"first trials, queued one at a time: {enqueued}")
         elif settings.enqueue_presets:
@@ -384,6 +387,11 @@ def _fill(
     cheap = sum(name.startswith("cheap_start_") for name in plan)
     seed = sampler_seed(study, settings.sampler, settings.seed)
     study.sampler = make_sampler(settings.sampler, seed, startup=len(plan) + 5 - cheap)
+    # the pruner's rungs in the study's steps: reviews trained on (search.rungs), or epochs
+    steps = study_attrs.StudyAttrs.of(study).steps
+    study.pruner = make_pruner(
+        settings.pruner, settings.epochs, epoch_step(steps, len(data.train.y))
+    )
     missing = baseline.missing(study)
     if not settings.no_baseline and missing:
         log.info(f"baselines: {', '.join(missing)} on the same split (once per study)")

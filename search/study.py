@@ -16,6 +16,7 @@ from search.embeddings import VectorSettings
 from search.params import ModelParams
 from search.presets import MEASURED, PRESETS, SEED_DATA
 from search.record import Failure, Record
+from search.rungs import EPOCHS, REVIEWS
 from search.storage import open_storage, redact
 from search.strategy import make_pruner, make_sampler
 from spaces import companion
@@ -70,7 +71,8 @@ def create_or_resume(
         stored = {k: v for k, v in stored.items() if k != "storage"}
         study_attrs.write_settings(study, stored)
     if stored is None:
-        study_attrs.write_new(study, current)
+        # KerasTuner reports once an epoch; the Optuna engine in reviews trained (search.rungs)
+        study_attrs.write_new(study, current, REVIEWS if settings.engine == "optuna" else EPOCHS)
         return study
     stored = {**stored, "vectors": VectorSettings.from_study(stored).identity()}
     clashes = {
@@ -101,7 +103,7 @@ CHEAP_STARTS = 5  # the sampler's start-up trials, drawn in the space's cheap pa
 
 
 def enqueue_presets(
-    study: optuna.Study, space: str, caps: dict[str, int] | None = None
+    study: optuna.Study, space: str, caps: dict[str, int] | None = None, presets: bool = True
 ) -> list[str]:
     """Plan the first trials of a new study and queue the first of them: the presets the space
     can express (the configurations measured here first, then the seed study's), so the search
@@ -111,12 +113,14 @@ def enqueue_presets(
     not spend the budget in the space's cost tail. One planned trial is WAITING at a time
     (``queue_next_preset``): a run the budget ends leaves none behind, and a resume goes on
     with the plan. A resumed study, or a worker that starts beside another, plans nothing
-    twice. ``caps``: a preset beyond the study's tokenisation (``spaces.capped``) is left out."""
+    twice. ``caps``: a preset beyond the study's tokenisation (``spaces.capped``) is left out.
+    ``presets=False`` (a cold start): only the cheap start-up trials, which are how the search
+    starts, not what it knows."""
     point = companion(space, "point")
     if point is None or study_attrs.StudyAttrs.of(study).presets_enqueued:
         return []
     plan: list[dict[str, Any]] = []
-    for name, preset in {**MEASURED, **PRESETS}.items():
+    for name, preset in ({**MEASURED, **PRESETS} if presets else {}).items():
         try:
             values = point(ModelParams.of(preset.params).as_dict(), **SEED_DATA)
         except ValueError:  # e.g. domain vectors in the seed space

@@ -17,6 +17,8 @@ written here only, as ``search.record`` does for a trial's. Keras-free, so analy
     rerun:N:all-data  the same, trained on train + validation
     rerun_started     when the last rerun began (a write that proves the study writable)
     ensemble          the last ``search.ensemble``: members, weights, figures, the model's path
+    steps             what its trials' report steps count (``search.rungs``): "reviews"; absent
+                      in studies made before, whose steps are epochs
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ BASELINES = "baselines"
 RERUN = "rerun"
 RERUN_STARTED = "rerun_started"
 ENSEMBLE = "ensemble"
+STEPS = "steps"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class StudyAttrs:
     preset_plan: list[dict[str, Any]] = field(default_factory=list)
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     reruns: dict[int, dict[str, Any]] = field(default_factory=dict)  # train-split reruns
+    steps: str = "epochs"  # search.rungs.EPOCHS: what a study made before rungs in reviews has
 
     @classmethod
     def of(cls, study: optuna.Study | dict[str, Any]) -> StudyAttrs:
@@ -69,6 +73,7 @@ class StudyAttrs:
             preset_plan=attrs.get(PLAN) or [],
             baselines=attrs.get(BASELINES) or _old_baseline(attrs.get(BASELINE)),
             reruns=reruns,
+            steps=attrs.get(STEPS) or "epochs",
         )
 
     @property
@@ -96,10 +101,11 @@ def write_settings(study: optuna.Study, settings: dict[str, Any]) -> None:
     study.set_user_attr(SETTINGS, settings)
 
 
-def write_new(study: optuna.Study, settings: dict[str, Any]) -> None:
-    """What a new study records about itself."""
+def write_new(study: optuna.Study, settings: dict[str, Any], steps: str) -> None:
+    """What a new study records about itself; ``steps``: what its report steps count."""
     write_settings(study, settings)
     study.set_user_attr(OBJECTIVE, "best val_loss (lower is better)")
+    study.set_user_attr(STEPS, steps)
 
 
 def record_change(study: optuna.Study, changed: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ import optuna
 import pytest
 from optuna_dashboard import get_note
 
+from search import rungs
 from search.objective import make_objective
 from search.record import Failure, Record
 from tests import tiny_space
@@ -18,7 +19,9 @@ def test_completed_trial_records_everything_analysis_needs(tiny_data):
     assert trial.state == optuna.trial.TrialState.COMPLETE
     assert trial.value == pytest.approx(min(a["curve_val_loss"]), abs=1e-5)
     assert set(curves) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
-    assert len(trial.intermediate_values) == a["epochs_run"] == len(curves["val_loss"])
+    # reports several times an epoch (search.rungs), its full val_loss at every epoch's end
+    assert len(trial.intermediate_values) == rungs.PER_EPOCH * a["epochs_run"]
+    assert a["epochs_run"] == len(curves["val_loss"])
     # optuna-dashboard's note of the trial: its curves as a table, the best epoch in bold
     note = get_note(optuna.Trial(study, trial._trial_id))
     assert note.startswith(f"**Learning curves** (best epoch {a['best_epoch']} of 2)")
@@ -56,25 +59,46 @@ def test_missing_val_loss_is_an_error_not_a_warning():
 
 
 def test_a_pruned_trial_keeps_its_curves(tiny_data):
+    epoch = rungs.epoch_step(rungs.REVIEWS, len(tiny_data.train.y))
+
     class PruneAtTwo(optuna.pruners.BasePruner):
         def prune(self, study, trial):
-            return max(trial.intermediate_values, default=0) >= 2
+            return max(trial.intermediate_values, default=0) >= 2 * epoch
 
     study = optuna.create_study(pruner=PruneAtTwo())
     study.optimize(make_objective(tiny_space.space, tiny_data, epochs=5, seed=0), n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED
     assert len(Record.of(trial).curves["val_loss"]) == 2 == trial.user_attrs["epochs_run"]
-    assert list(trial.intermediate_values) == [1, 2]
+    quarter = rungs.quarter(len(tiny_data.train.y))
+    assert list(trial.intermediate_values) == [k * quarter for k in range(1, 9)]
+
+
+def test_a_trial_is_pruned_within_its_first_epoch(tiny_data):
+    """A rung inside the first epoch: a trial is judged after a quarter of its reviews, before
+    its first full validation (so it has no epoch curves yet)."""
+
+    class PruneAtOnce(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return True
+
+    study = optuna.create_study(pruner=PruneAtOnce())
+    study.optimize(make_objective(tiny_space.space, tiny_data, epochs=3, seed=0), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert list(trial.intermediate_values) == [rungs.quarter(len(tiny_data.train.y))]
+    assert Record.of(trial).curves.get("val_loss", []) == []
 
 
 def test_a_pruned_trial_runs_again_unpruned_as_a_fixed_trial(tiny_data):
     """Optuna's way to re-evaluate params, ``objective(FixedTrial(params, number))``: the same
     seed, so the same first epochs, and no pruning (bench/study.py's would-be epochs)."""
 
+    epoch = rungs.epoch_step(rungs.REVIEWS, len(tiny_data.train.y))
+
     class PruneAtOne(optuna.pruners.BasePruner):
         def prune(self, study, trial):
-            return True
+            return max(trial.intermediate_values, default=0) >= epoch
 
     objective = make_objective(tiny_space.space, tiny_data, epochs=3, seed=5)
     study = optuna.create_study(pruner=PruneAtOne())
@@ -192,7 +216,8 @@ def test_a_trial_is_never_pruned_at_its_last_epoch(tiny_data):
         study.optimize(objective, n_trials=1)
         (trial,) = study.trials
         assert trial.state.name == state, epochs
-        assert len(trial.intermediate_values) == 1  # pruned after epoch 1, or done at it
+        # pruned at its first report, or (one epoch: never pruned) done with all of them
+        assert len(trial.intermediate_values) == (rungs.PER_EPOCH if epochs == 1 else 1)
 
 
 def test_the_pruner_compares_the_best_val_loss_so_far():
@@ -259,9 +284,10 @@ def test_a_trial_that_ends_its_last_epoch_before_the_deadline_is_not_cut():
     from search.trial import deadline_callback
 
     stopped = []
-    slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: time.sleep(0.3))
+    slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: time.sleep(0.5))
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
+    model.fit(np.zeros((40, 3)), np.zeros(40), verbose=0)  # traced now, not within the timing
     fit = lambda epochs, deadline: model.fit(  # noqa: E731
         np.zeros((40, 3)),
         np.zeros(40),
@@ -269,10 +295,10 @@ def test_a_trial_that_ends_its_last_epoch_before_the_deadline_is_not_cut():
         verbose=0,
         callbacks=[slow, deadline_callback(deadline, lambda: stopped.append(True))],
     )
-    # epochs take ~0.3 s; the deadline 0.45 s away: epoch 1 ends before it, a second would not
-    history = fit(1, time.monotonic() + 0.45)
+    # epochs take ~0.5 s; the deadline 0.8 s away: epoch 1 ends before it, a second would not
+    history = fit(1, time.monotonic() + 0.8)
     assert len(history.history["loss"]) == 1 and not stopped
-    history = fit(3, time.monotonic() + 0.45)  # the same first epoch, with epochs to come
+    history = fit(3, time.monotonic() + 0.8)  # the same first epoch, with epochs to come
     assert len(history.history["loss"]) == 1 and stopped
 
 

@@ -10,6 +10,7 @@ import optuna
 import pytest
 from optuna_dashboard import get_note
 
+from search import rungs
 from search.optimize import main
 from search.record import Record
 from tests.conftest import TINY, load
@@ -48,12 +49,15 @@ def test_pruning_prunes_and_pruned_trials_keep_their_curves(run):
     pruned = [t for t in load(run.storage).trials if t.state == Pruned]
     assert pruned, "a successive-halving pruner over 8 trials must prune some"
     for trial in pruned:
-        curves = Record.of(trial).curves  # the pruner compares the best so far
-        assert len(curves["val_loss"]) == len(trial.intermediate_values) >= 1
-        best_so_far = list(itertools.accumulate(curves["val_loss"], min))
-        assert best_so_far == pytest.approx(
-            [trial.intermediate_values[s] for s in sorted(trial.intermediate_values)], abs=1e-5
-        )
+        curves = {"val_loss": [], **Record.of(trial).curves}
+        values = [trial.intermediate_values[s] for s in sorted(trial.intermediate_values)]
+        # several reports an epoch (search.rungs), each the best so far; pruned within an
+        # epoch or at its end, the trial keeps the curves of the epochs it finished
+        assert len(values) >= 1 and len(values) // rungs.PER_EPOCH == len(curves["val_loss"])
+        assert values == list(itertools.accumulate(values, min))
+        for epoch, loss in enumerate(curves["val_loss"], start=1):
+            end = values[epoch * rungs.PER_EPOCH - 1]
+            assert end == pytest.approx(min(values[epoch * rungs.PER_EPOCH - 2], loss), abs=1e-5)
 
 
 def test_a_failing_trial_does_not_stop_the_study(run, capsys):

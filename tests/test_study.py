@@ -194,3 +194,16 @@ def test_a_trial_from_before_a_param_was_added_to_the_space_reruns_with_its_old_
     )
     params = trial_params(trial, "default", {"maxlen": 800, "vocab_size": 80000})
     assert params.adversarial == "none" and params.bidirectional is True
+
+
+def test_a_cold_start_still_begins_in_the_spaces_cheap_part():
+    """``--no-enqueue-presets`` leaves out what the project knows (the presets), not how the
+    search starts: the cheap start-up trials are still planned first."""
+    from search.study import CHEAP_STARTS, enqueue_presets, queue_next_preset
+    from spaces.default import CHEAP
+
+    study = optuna.create_study()
+    planned = enqueue_presets(study, "default", presets=False)
+    assert planned == [f"cheap_start_{i}" for i in range(1, CHEAP_STARTS + 1)]
+    assert queue_next_preset(study) == "cheap_start_1"
+    assert study.get_trials()[-1].system_attrs["fixed_params"] == CHEAP
