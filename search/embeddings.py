@@ -26,7 +26,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 PACKAGED = "glove.6B.50d"  # the name that selects the packaged vectors
-PRETRAINED = ("glove", "domain")
+# glove: GloVe vectors; domain: word2vec on the reviews; lm: a language model on the reviews
+# (search.pretrain), which brings the first LSTM layer's weights too
+PRETRAINED = ("glove", "domain", "lm")
 EMBEDDINGS = (
     "learned",
     *(f"{source}_{how}" for source in PRETRAINED for how in ("frozen", "tuned")),
@@ -48,6 +50,7 @@ class VectorSettings:
         unsup: the unlabeled reviews (aclImdb directory or .tar.gz); None: ``$IMDB_UNSUP``, else
             the labeled data's own ``aclImdb/train/unsup`` (the official full archive has it).
         dim, window, epochs: word2vec's vector size, context window and passes.
+        lm_units, lm_budget: the language model's LSTM units and training minutes.
     """
 
     glove: str = PACKAGED
@@ -55,12 +58,16 @@ class VectorSettings:
     dim: int = 100
     window: int = 5
     epochs: int = 5
+    lm_units: int = 128
+    lm_budget: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "epochs"):
+        for name in ("dim", "window", "epochs", "lm_units"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"vector {name}={value!r}; expected a positive integer")
+        if not (isinstance(self.lm_budget, int | float) and self.lm_budget > 0):
+            raise ValueError(f"lm_budget={self.lm_budget!r}; expected minutes > 0")
 
     @classmethod
     def from_study(cls, settings: dict[str, Any], unsup: str | None = None) -> VectorSettings:

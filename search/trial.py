@@ -86,13 +86,22 @@ def model_for(
                 f"vocabulary words found ({emb.coverage:.1%} coverage), dim {emb.matrix.shape[1]}"
             )
         matrix = _MATRICES[key].matrix
-    return build_model(
+    lm = None
+    if source == "lm":  # the first LSTM layer starts from the language model's too
+        from search import pretrain
+
+        lm = pretrain.language_model(data, vectors)
+        pretrain.check_fits(p, lm)
+    model = build_model(
         p,
         vocab_size=len(data.vocabulary),
         maxlen=None,  # length-bucketed batches: each as long as its longest review
         embedding_matrix=matrix,
         mask_zero=data.settings.mask_zero,
     )
+    if lm is not None:
+        pretrain.first_layer(model, p).set_weights(lm.lstm)
+    return model
 
 
 class OutOfMemory(RuntimeError):

@@ -48,12 +48,16 @@ def with_unlabeled(data: Dataset, vectors: VectorSettings) -> Dataset:
 
 def tokenize(texts: list[str], data: Dataset) -> np.ndarray:
     """``texts`` as ``data``'s tokenisation would give them, padded and truncated the same way."""
+    return encode(vectorizer(data.vocabulary), texts, data.settings)
+
+
+def vectorizer(vocabulary: list[str]):
+    """A ragged ``TextVectorization`` that maps words to ``vocabulary``'s ids."""
     from keras.layers import TextVectorization
 
-    vectorizer = TextVectorization(
+    return TextVectorization(
         standardize="lower_and_strip_punctuation",
         output_mode="int",
         ragged=True,
-        vocabulary=data.vocabulary[2:],  # without the padding and [UNK] it adds itself
+        vocabulary=vocabulary[2:],  # without the padding and [UNK] it adds itself
     )
-    return encode(vectorizer, texts, data.settings)

@@ -69,6 +69,11 @@ def load_source(source: str, data, settings: VectorSettings, *, verbose: bool = 
         return load_vectors(settings.glove, set(data.vocabulary))
     if source == "domain":
         return domain_vectors(data, settings, verbose=verbose)
+    if source == "lm":  # the language model's input embedding, as vectors of its words
+        from search import pretrain
+
+        lm = pretrain.language_model(data, settings)
+        return Vectors(data.vocabulary[: len(lm.embedding)], lm.embedding, "lm")
     raise ValueError(f"Unknown embedding source {source!r}; choose one of {list(PRETRAINED)}")
 
 
@@ -169,7 +174,8 @@ def cache_path(data: Dataset, settings: VectorSettings, unsup_digest: str) -> Pa
             "data": data.checksum,
             "unsup": unsup_digest,
             **split,
-            **settings.identity(),
+            # word2vec's own settings: the language model's do not change these vectors
+            **{k: v for k, v in settings.identity().items() if not k.startswith("lm_")},
         },
         sort_keys=True,
     )

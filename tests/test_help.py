@@ -17,6 +17,7 @@ COMMANDS = [
     "search.ensemble",
     "search.data",
     "search.vectors",
+    "search.pretrain",
     "analysis.summary",
     "analysis.report",
     "analysis.compare",

@@ -76,11 +76,20 @@ def test_the_gp_sampler_models_the_space_after_its_start_up_trials(run):
     """``--sampler gp`` (the ``[gp]`` extra, which the test extras install) runs Optuna's
     GPSampler: its random start-up trials, then trials its Gaussian process proposes."""
     assert type(strategy.make_sampler("gp", 0)) is optuna.samplers.GPSampler
+    from spaces import OptunaSuggester
+    from tests import tiny_space
+
     args = ("--trials", "6", "--epochs", "1", "--seed", "0", "--no-baseline")
     assert run(*args, "--sampler", "gp", study="gp") == 0
-    assert run(*args, "--sampler", "random", study="random") == 0
-    gp, random = load(run.storage, "gp").trials, load(run.storage, "random").trials
+    gp = load(run.storage, "gp").trials
     assert all(t.state.is_finished() and t.state.name != "FAIL" for t in gp)
+    # what the CLI's --sampler random --seed 0 draws from the same space (no training needed)
+    drawn = optuna.create_study(sampler=strategy.make_sampler("random", 0))
+    for _ in range(6):
+        trial = drawn.ask()
+        tiny_space.space(OptunaSuggester(trial))
+        drawn.tell(trial, 0.5)
+    random = drawn.trials
     # the same seeded random start-up (5 trials for this space), then the model's own proposals
     assert [t.params for t in gp[:5]] == [t.params for t in random[:5]]
     assert [t.params for t in gp[5:]] != [t.params for t in random[5:]]
