@@ -263,7 +263,9 @@ def pretrain(
         lstm = [cached[f"lstm{i}"] for i in range(3)]
         return LanguageModel(cached["embedding"], lstm, json.loads(str(cached["info"])))
 
-    train, held = streams(*corpus(data, vocabulary, found, settings.maxlen), **_split(settings))
+    reviews, unlabeled = corpus(data, vocabulary, found, settings.maxlen)
+    train, held = streams(reviews, unlabeled, **_split(settings))
+    per_review = len(train) / max(len(reviews) + len(unlabeled) - settings.held_out, 1)
     keras.utils.set_random_seed(settings.seed)
     model = build(len(vocabulary), settings)
     state = _load_checkpoint(partial, model) or {"steps": 0, "seconds": 0.0}
@@ -297,11 +299,12 @@ def pretrain(
         state["steps"] += steps
         state["loss"] = float(logs["loss"])
         _save_checkpoint(partial, model, state)
-        rate = state["steps"] * tokens / state["seconds"]
+        rate = state["steps"] * tokens / max(state["seconds"], 1e-9)
         left = max(budget - state["seconds"], 0)
         log.info(
             f"language model: step {state['steps']:,}, sampled loss {state['loss']:.3f}, "
-            f"{rate:,.0f} tokens/s, {state['seconds'] / 60:.1f} of {settings.budget:g} min"
+            f"{rate:,.0f} tokens/s ({rate / per_review:,.0f} reviews/s), "
+            f"{state['seconds'] / 60:.1f} of {settings.budget:g} min"
             + (f", {left / 60:.1f} min left" if left else "")
         )
         if stop is not None and stop(state["steps"]):

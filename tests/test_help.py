@@ -28,6 +28,7 @@ COMMANDS = [
     "analysis.trials",
     "bench.engines",
     "bench.adversarial",
+    "bench.pretrain",
     "bench.study",
     "bench.throughput",
     "bench.workers",
