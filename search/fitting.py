@@ -162,17 +162,23 @@ def fit_fixed(
     learning_rates: list[float],
     padding: str = "pre",
     verbose: int = 0,
+    callbacks: tuple | list = (),
 ) -> float:
     """Train for a fixed number of epochs without validation (the final train+val fit),
     replaying the per-epoch learning rates that ReduceLROnPlateau chose with validation.
-    Returns the seconds it took."""
+    ``callbacks``: more Keras callbacks (a progress line per epoch). Returns the seconds it
+    took."""
     import keras
 
     def rate(epoch: int, current: float) -> float:
         return learning_rates[min(epoch, len(learning_rates) - 1)]
 
     start = time.perf_counter()
-    callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.LearningRateScheduler(rate)]
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.LearningRateScheduler(rate),
+        *callbacks,
+    ]
     if bucketing(model):
         seed = int(np.random.randint(2**31))
         batches = bucketed(*split, batch_size, padding=padding, shuffle=True, seed=seed)

@@ -39,7 +39,7 @@ from search.params import ModelParams
 from search.record import Record
 from search.storage import default_storage, load_study, storage_failure
 from search.study_attrs import StudyAttrs
-from search.trial import model_for, train_params, trial_data
+from search.trial import model_for, progress_callback, train_params, trial_data
 from spaces import OptunaSuggester, capped, caps_for, companion, draw, load_space
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,14 @@ def rerun_trial(
             learning_rates=result.history["learning_rate"],
             padding=padding,
             verbose=verbose,
+            # the second fit says how it goes too (it is as long as the first)
+            callbacks=[
+                progress_callback(
+                    f"refit of trial {trial.number} on train+val", best_epoch, len(both.y), progress
+                )
+            ]
+            if progress
+            else [],
         )
     seconds = time.perf_counter() - start
     test = evaluate(model, data.test, padding=padding)

@@ -175,7 +175,9 @@ def test_top_k_writes_the_comparison_table(study, imdb_dir, tmp_path):
 
 def test_all_data_is_labelled_and_separate(study, imdb_dir, tmp_path, capsys):
     assert cli(study, imdb_dir, tmp_path, "--all-data") == 0
-    assert "[train+val]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[train+val]" in out
+    assert "on train+val epoch 1/" in out  # the second fit is not silent
     card = json.loads(next(tmp_path.glob("*-alldata.json")).read_text())
     assert card["metrics"]["trained_on"] == "train+val" and card["data"]["n_train"] == 80
 
