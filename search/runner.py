@@ -301,6 +301,13 @@ def prepare(settings: RunSettings, new_file: Path | None = None) -> Prepared:
     attrs = study_attrs.stored(opened, settings.study) or study_attrs.StudyAttrs()
     stored = attrs.settings
     resumed = settings.resumed(stored, attrs.paths)
+    for key in ("data", "unsup"):  # where the study's files were is gone: say what is used
+        path = attrs.paths.get(key)
+        if path and getattr(settings, key) is None and not Path(path).exists():
+            log.warning(
+                f"warning: the study's {key} path {path!r} is gone; using --{key}'s default "
+                f"instead (pass --{key} PATH to choose; the data's checksum is checked)"
+            )
     settings, taken = resumed.settings, resumed.taken
     if taken:
         log.info(

@@ -10,7 +10,7 @@ import pytest
 
 from search.optimize import main
 from search.study import StudySettings, create_or_resume
-from tests.conftest import load
+from tests.conftest import TINY, load
 
 Pruned = optuna.trial.TrialState.PRUNED
 
@@ -207,3 +207,22 @@ def test_a_cold_start_still_begins_in_the_spaces_cheap_part():
     assert planned == [f"cheap_start_{i}" for i in range(1, CHEAP_STARTS + 1)]
     assert queue_next_preset(study) == "cheap_start_1"
     assert study.get_trials()[-1].system_attrs["fixed_params"] == CHEAP
+
+
+def test_a_resumed_study_whose_data_path_is_gone_says_so(imdb_dir, tmp_path, monkeypatch, capsys):
+    """The study's data was moved: the run says it falls back to IMDB_DATA (the checksum
+    still decides whether that is the study's data)."""
+    import shutil
+
+    moved = shutil.copytree(imdb_dir.parent, tmp_path / "copy") / imdb_dir.name
+    storage = f"sqlite:///{tmp_path / 'gone.db'}"
+    args = ["--study", "g", "--storage", storage, "--space", f"{TINY}:space", "--epochs", "1"]
+    args += ["--maxlen", "16", "--vocab-size", "100", "--no-baseline"]
+    assert main([*args, "--trials", "1", "--data", str(moved)]) == 0
+    shutil.rmtree(moved.parent)
+    monkeypatch.setenv("IMDB_DATA", str(imdb_dir))
+    capsys.readouterr()
+    assert main(["--study", "g", "--storage", storage, "--trials", "2"]) == 0
+    out = "".join(capsys.readouterr())
+    assert f"the study's data path '{moved}' is gone; using --data's default instead" in out
+    assert len(load(storage, "g").trials) == 2
