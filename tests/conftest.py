@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -205,3 +207,17 @@ def drawn(monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", recording)
     return figures
+
+
+def loads_without_the_project(path: Path) -> str:
+    """What plain Keras prints for an exported raw-text model's output shape on one review, in
+    a fresh interpreter outside the repository (nothing of the project importable there)."""
+    code = (
+        "import keras, tensorflow as tf, sys; m = keras.models.load_model(sys.argv[1]); "
+        "print(m.predict(tf.constant(['a great film']), verbose=0).shape)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=path.parent
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
