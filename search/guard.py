@@ -1,14 +1,14 @@
 """The wall-clock guard: no trial spends more than a bounded share of the study's time before
-its first full validation (the end of its first epoch).
+it passes its first rung, where the pruner first compares it with others (half an epoch of
+reviews, ``search.rungs``; one epoch in a study whose steps are epochs).
 
-The pruner's first rung comes after half an epoch of reviews (``search.rungs``), but one epoch
-of a model from the space's cost tail (800 tokens, 3 layers, VAT) can take longer than a dozen
-cheap trials together: without a bound, a search that draws one spends much of its budget
-before the pruner can say anything, and with a handful of trials a rung may have no peers yet.
-The rule, as ``--pruner``'s help says it: with ``--timeout``, a trial is pruned if its first
-epoch runs past ``SHARE`` of the time the study had left when the trial started; without one,
-past ``MULTIPLE`` times the median first epoch of the study's finished trials, once ``AFTER``
-of them have one.
+One epoch of a model from the space's cost tail (800 tokens unmasked, 3 layers, VAT) can take
+longer than a dozen cheap trials together: without a bound, a search that draws one spends much
+of its budget before the pruner can say anything. The rule, as ``--pruner``'s help says it:
+with ``--timeout``, a trial still short of its first rung when ``SHARE`` of the time the study
+had left at its start has passed is pruned; without one, past ``MULTIPLE`` times the median
+first epoch of the study's finished trials, once ``AFTER`` of them have one. A trial the pruner
+has let through a rung is the pruner's to judge from then on.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ SHARE = 0.25
 MULTIPLE = 4.0
 AFTER = 3
 RULE = (
-    f"a trial whose first epoch runs past {SHARE:.0%} of the time --timeout has left (without "
-    f"one: {MULTIPLE:g}x the median first epoch, once {AFTER} trials have one) is pruned, and "
-    f"no trial starts when the fastest first epoch so far is longer than that share"
+    f"a trial still short of its first rung (half an epoch of reviews) after {SHARE:.0%} of the "
+    f"time --timeout has left (without one: {MULTIPLE:g}x the median first epoch, once {AFTER} "
+    f"trials have one) is pruned, and no trial starts when the fastest first epoch so far is "
+    f"longer than that share"
 )
 HELP = RULE.replace("%", "%%")  # argparse formats help texts with %
 
@@ -63,16 +64,22 @@ def no_time_for_an_epoch(study: optuna.Study, deadline: float | None) -> str | N
     )
 
 
-def callback(seconds: float | None, stopped: list):
-    """A Keras callback that ends the first epoch after ``seconds`` (appending to ``stopped``)."""
+def callback(seconds: float | None, stopped: list, passed: list | None = None):
+    """A Keras callback that ends the first epoch after ``seconds`` (appending to ``stopped``),
+    unless the trial has passed a rung by then (``passed`` not empty: the pruning callback
+    fills it)."""
     import keras
+
+    passed = [] if passed is None else passed
 
     class Guard(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.began, self.first = time.monotonic(), True
 
         def on_train_batch_end(self, batch, logs=None):
-            if self.first and seconds is not None and time.monotonic() - self.began > seconds:
+            if not self.first or passed or seconds is None:
+                return
+            if time.monotonic() - self.began > seconds:
                 self.model.stop_training = True
                 stopped.append(round(time.monotonic() - self.began))
 

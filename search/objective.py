@@ -34,6 +34,7 @@ def pruning_callback(
     train_size: int = 0,
     subset: Split | None = None,
     padding: str = "pre",
+    passed: list | None = None,
 ):
     """Report the best val_loss so far at every rung step (``search.rungs``: several times an
     epoch, steps counted in reviews trained on; ``subset=None``: once an epoch, steps in
@@ -43,8 +44,10 @@ def pruning_callback(
     (early stopping restores it), so a trial with one noisy report at a rung is not pruned for
     it (one that reached 0.2499 on its rerun was pruned on 0.341 after 0.279). Never within the
     last of ``epochs``: the trial has trained nearly all it would, so it completes with what it
-    reached, not as pruned."""
+    reached, not as pruned. ``passed`` gets the step of each rung (from half an epoch) the
+    trial passed unpruned: the wall-clock guard stands aside then."""
     per_epoch = rungs.epoch_step(rungs.REVIEWS if subset is not None else rungs.EPOCHS, train_size)
+    first_rung = max(per_epoch // 2, 1)  # as strategy.make_pruner's
 
     def report(best: float, step: int, last: bool) -> None:
         trial.report(best, step=step)
@@ -53,6 +56,8 @@ def pruning_callback(
             if subset is not None:
                 where += f" ({step:,} reviews)"
             raise optuna.TrialPruned(f"pruned at {where}, best {MONITOR} {best:.4f}")
+        if step >= first_rung and passed is not None:
+            passed.append(step)
 
     return rungs.callback(
         report, epochs=epochs, train_size=train_size, subset=subset, padding=padding
@@ -85,7 +90,7 @@ def make_objective(
         progress: where each epoch's progress line goes (None: nowhere).
         artifacts: where a complete trial keeps its weights and validation predictions
             (``search.kept``; None: nothing kept).
-        guarded: prune a trial whose first epoch runs past ``search.guard``'s bound.
+        guarded: prune a trial still short of its first rung past ``search.guard``'s bound.
         extra: the user's Keras callbacks for trial number n (``search.trial.user_callbacks``),
             run before the pruning and stopping ones so they see every epoch a trial ends.
         steps: what the reports' steps count (``search.rungs``): reviews trained on, several
@@ -103,7 +108,7 @@ def make_objective(
         write = lambda **fields: record.write(trial, **fields)  # noqa: E731
         trial_seed = seed + trial.number if seed is not None else random.randrange(2**31)
         write(seed=trial_seed)
-        cut_by_timeout, guarded_at = [], []
+        cut_by_timeout, guarded_at, passed = [], [], []
 
         def failed(reason: str, failure: Failure) -> None:
             """Record why, and say it in the dashboard's note with the curves so far."""
@@ -130,7 +135,7 @@ def make_objective(
             bound = guard.limit(trial.study, deadline) if guarded else None
             callbacks = [
                 *(extra(trial.number) if extra else []),
-                guard.callback(bound, guarded_at),
+                guard.callback(bound, guarded_at, passed),
                 pruning_callback(
                     trial,
                     epochs,
@@ -139,6 +144,7 @@ def make_objective(
                     if steps == rungs.REVIEWS
                     else None,
                     padding=cut.settings.padding,
+                    passed=passed,
                 ),
                 *engine_neutral.engine_callbacks(
                     f"trial {trial.number:>3}",

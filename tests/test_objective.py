@@ -325,3 +325,42 @@ def test_no_trial_starts_in_less_time_than_the_fastest_first_epoch(tiny_data, ca
         "no trial started in the 10s of --timeout left: a first epoch may take 25% of it, "
         "and the fastest so far took 3s" in caplog.text  # 2.5 s of 10 s: less than 3 s
     )
+
+
+def test_the_guard_stands_aside_once_a_trial_passed_a_rung():
+    """The guard bounds the time to a trial's first rung; a trial the pruner let through it is
+    the pruner's to judge (one promoted at half an epoch was cut by the guard at 177 s)."""
+    import time
+
+    import keras
+
+    from search import guard
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    for passed, cut in (([], True), ([20000], False)):
+        stopped = []
+        callback = guard.callback(0.0, stopped, passed)
+        callback.set_model(model)
+        model.stop_training = False
+        callback.on_train_begin()
+        time.sleep(0.01)
+        callback.on_train_batch_end(0)
+        assert bool(stopped) is cut and model.stop_training is cut
+
+
+def test_a_rung_passed_unpruned_is_told_to_the_guard():
+    from search.objective import pruning_callback
+
+    class PruneAtThree(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return trial.last_step == 3
+
+    study = optuna.create_study(pruner=PruneAtThree())
+    passed = []
+    callback = pruning_callback(study.ask(), epochs=5, passed=passed)
+    callback.on_epoch_end(0, {"val_loss": 0.5})
+    callback.on_epoch_end(1, {"val_loss": 0.4})
+    assert passed == [1, 2]  # epoch steps: the first rung is epoch 1
+    with pytest.raises(optuna.TrialPruned):
+        callback.on_epoch_end(2, {"val_loss": 0.45})
+    assert passed == [1, 2]
