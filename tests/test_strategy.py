@@ -80,14 +80,15 @@ def test_the_gp_sampler_models_the_space_after_its_start_up_trials(run):
     from tests import tiny_space
 
     args = ("--trials", "6", "--epochs", "1", "--seed", "0", "--no-baseline")
-    assert run(*args, "--sampler", "gp", study="gp") == 0
+    # a float among the params: a proposal of the model cannot equal a random draw by chance
+    assert run(*args, "--sampler", "gp", study="gp", space=f"{TINY}:continuous") == 0
     gp = load(run.storage, "gp").trials
     assert all(t.state.is_finished() and t.state.name != "FAIL" for t in gp)
     # what the CLI's --sampler random --seed 0 draws from the same space (no training needed)
     drawn = optuna.create_study(sampler=strategy.make_sampler("random", 0))
     for _ in range(6):
         trial = drawn.ask()
-        tiny_space.space(OptunaSuggester(trial))
+        tiny_space.continuous(OptunaSuggester(trial))
         drawn.tell(trial, 0.5)
     random = drawn.trials
     # the same seeded random start-up (5 trials for this space), then the model's own proposals
