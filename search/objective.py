@@ -47,7 +47,7 @@ def pruning_callback(
     reached, not as pruned. ``passed`` gets the step of each rung (from half an epoch) the
     trial passed unpruned: the wall-clock guard stands aside then."""
     per_epoch = rungs.epoch_step(rungs.REVIEWS if subset is not None else rungs.EPOCHS, train_size)
-    first_rung = max(per_epoch // 2, 1)  # as strategy.make_pruner's
+    first = rungs.first_rung(per_epoch)
 
     def report(best: float, step: int, last: bool) -> None:
         trial.report(best, step=step)
@@ -56,7 +56,7 @@ def pruning_callback(
             if subset is not None:
                 where += f" ({step:,} reviews)"
             raise optuna.TrialPruned(f"pruned at {where}, best {MONITOR} {best:.4f}")
-        if step >= first_rung and passed is not None:
+        if step >= first and passed is not None:
             passed.append(step)
 
     return rungs.callback(

@@ -89,10 +89,6 @@ def streams(train: np.ndarray, unlabeled: np.ndarray, held_out: int, backward: b
     )
 
 
-def _split(settings: PretrainSettings) -> dict:
-    return {"held_out": settings.held_out, "backward": settings.backward}
-
-
 def cache_path(data: Dataset, vocabulary: list[str], unsup: str, s: PretrainSettings) -> Path:
     """Keyed by what the model learns from: the data and its split, the vocabulary it models,
     the unlabeled reviews, the settings; not by a trial's cut, so every trial shares one."""
@@ -264,8 +260,8 @@ def pretrain(
         return LanguageModel(cached["embedding"], lstm, json.loads(str(cached["info"])))
 
     reviews, unlabeled = corpus(data, vocabulary, found, settings.maxlen)
-    train, held = streams(reviews, unlabeled, **_split(settings))
-    per_review = len(train) / max(len(reviews) + len(unlabeled) - settings.held_out, 1)
+    train, held = streams(reviews, unlabeled, settings.held_out, settings.backward)
+    per_review = max(float(np.concatenate([reviews > 0, unlabeled > 0]).sum(1).mean()), 1.0)
     keras.utils.set_random_seed(settings.seed)
     model = build(len(vocabulary), settings)
     state = _load_checkpoint(partial, model) or {"steps": 0, "seconds": 0.0}
@@ -340,8 +336,8 @@ def language_model(data: Dataset, vectors) -> LanguageModel:
     ``lm_budget`` it takes), trained or read once a process."""
     settings = PretrainSettings(units=vectors.lm_units, budget=vectors.lm_budget)
     vocabulary = data.vocabulary[: settings.vocab_size]
-    key = (data.checksum, data.settings.val_split, data.settings.seed, tuple(vocabulary[-3:]))
-    key += (len(vocabulary), vectors.unsup, settings)
+    key = (data.checksum, data.settings.val_split, data.settings.seed, tuple(vocabulary))
+    key += (vectors.unsup, settings)
     if key not in _LOADED:
         _LOADED.clear()  # one study's model at a time
         _LOADED[key] = pretrain(data, settings, unsup=vectors.unsup)

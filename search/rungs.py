@@ -37,6 +37,11 @@ def epoch_step(steps: str, train_size: int) -> int:
     return PER_EPOCH * quarter(train_size) if steps == REVIEWS else 1
 
 
+def first_rung(epoch_step: int) -> int:
+    """The step of the first rung: half an epoch of reviews, or epoch 1 in epoch steps."""
+    return max(epoch_step // 2, 1)
+
+
 def subset_indices(y: np.ndarray, size: int = SUBSET, seed: int = 0) -> np.ndarray:
     """Rows of a validation split for the sub-epoch reports: ``size`` of them (all when the
     split is smaller), each class in its share of the split, fixed by ``seed``, sorted."""

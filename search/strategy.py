@@ -12,6 +12,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import workers
 from search.record import Record
+from search.rungs import first_rung
 from search.settings import PRUNERS, SAMPLERS
 
 
@@ -91,7 +92,7 @@ def make_pruner(name: str, epochs: int, epoch_step: int = 1) -> optuna.pruners.B
     as much training as a fast one; 1 when they count epochs (studies made before), and the
     rungs are epochs 1, 3 and 9 as they were. Every pruner but ``none`` also cuts trials stuck
     at chance level."""
-    first = max(epoch_step // 2, 1)  # half an epoch; one epoch when steps are epochs
+    first = first_rung(epoch_step)
     if name == "hyperband":
         rungs = optuna.pruners.HyperbandPruner(
             min_resource=first, max_resource=epochs * epoch_step, reduction_factor=3
