@@ -143,10 +143,14 @@ def test_callbacks_and_tensorboard_reach_every_trial_of_both_engines(imdb_dir, t
         "cb", storage=storage, trials=3, seed=0, callbacks=[seen], tensorboard=logs, **tiny
     )
     assert seen.fits == 3
-    for t in study.trials:  # every epoch each trial ran, with the val_loss it stored
+    for t in study.trials:  # every epoch each trial ran, with the val_loss it stored (rounded)
         mine = [loss for fit, _, loss in seen.epochs if fit == t.number + 1]
-        assert mine == pytest.approx(Record.of(t).curves.get("val_loss", []), abs=1e-5)  # stored rounded
-        assert list((logs / "cb" / f"trial-{t.number}" / "validation").glob("events.out.*"))
+        curve = Record.of(t).curves.get("val_loss", [])  # none if pruned at half an epoch
+        assert mine == pytest.approx(curve, abs=1e-5)
+        assert (logs / "cb" / f"trial-{t.number}").is_dir()
+        if curve:  # TensorBoard writes validation at epoch ends
+            assert list((logs / "cb" / f"trial-{t.number}" / "validation").glob("events.out.*"))
+    assert any(Record.of(t).curves for t in study.trials)
 
     kt = Seen()
     search.run_study(

@@ -73,13 +73,14 @@ def test_presets_then_cheap_starts_are_the_first_trials_queued_one_at_a_time(run
             names.append(name)
             points.append(point(full(get_preset(name).params), **SEED_DATA))
     cheap = [f"cheap_start_{i}" for i in range(1, CHEAP_STARTS + 1)]
-    assert names[0] == "domain_pooled"
+    assert names[:2] == ["domain_pooled_at", "domain_pooled"]
     assert study.user_attrs["presets_enqueued"] == names + cheap
     assert len(study.trials) == 2  # nothing left WAITING
     for trial, name in zip(study.trials, names[:2], strict=True):
         assert trial.state.is_finished() and trial.user_attrs["preset"] == name
         assert trial.params == point(full(get_preset(name).params), **SEED_DATA)
     assert study.trials[0].params["embedding"] == "domain_tuned"
+    assert study.trials[0].params["adversarial"] == "at" != study.trials[1].params["adversarial"]
     assert run("--trials", "3", *tokenize, space="default") == 0
     assert "first trials" not in capsys.readouterr().out
     study = load(run.storage)
