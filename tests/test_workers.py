@@ -102,12 +102,14 @@ def test_workers_on_sqlite_warn_and_suggest_a_journal(imdb_dir, tmp_path, capsys
     assert "journal:studies/s.log" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("storage", [ON_POSTGRES, ON_REDIS, "journal"])
+@pytest.mark.parametrize("storage", [ON_POSTGRES, "journal"])
 def test_a_killed_worker_trial_is_failed_and_its_params_run_again(
     imdb_dir, tmp_path, storage, redis_url
 ):
     """kill -9 mid-trial leaves the trial RUNNING; with a 1 s heartbeat the next run finds it
-    stale at start-up, marks it FAIL, runs its params again and reaches the exact total."""
+    stale at start-up, marks it FAIL, runs its params again and reaches the exact total. Redis
+    shares the journal's heartbeat class: Optuna's own heartbeat tests run it on Redis
+    (tests/optuna_suite/test_heartbeat.py, journal_redis)."""
     import uuid
 
     if storage == "journal":
