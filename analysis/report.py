@@ -57,6 +57,8 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
             f"<p>Baseline to beat{bar}: {html.escape(base['model'])}, same split: val accuracy "
             f"{base['val_accuracy']:.4f}, test accuracy {base['test_accuracy']:.4f}</p>"
         )
+    if attrs.language_model:
+        body.append(_language_model_html(study, attrs.language_model))
     settings = attrs.settings
     if settings:
         body.append(_settings_html(settings))
@@ -90,6 +92,25 @@ def write(study: optuna.Study, out: Path) -> list[Path]:
         "</style>\n" + "\n".join(body) + "\n"
     )
     return [*written, index]
+
+
+def _language_model_html(study: optuna.Study, lm: dict) -> str:
+    """What the study's language model measured and what share of the study's time it took."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start]
+    ends = [t.datetime_complete for t in trials if t.datetime_complete]
+    span = (max(ends) - min(t.datetime_start for t in trials)).total_seconds() if ends else 0
+    spent = lm.get("seconds_in_study", 0)
+    cost = (
+        f"{spent / 60:.1f} min of this study's time"
+        + (f" ({spent / span:.0%} of its trials' {span / 60:.0f} min)" if span else "")
+        if spent
+        else "none of this study's time (cached before it needed it)"
+    )
+    return (
+        f"<p>Language model (embedding lm_tuned): LSTM({lm['settings']['units']}), held-out "
+        f"perplexity {lm['perplexity']:.1f} after {lm['tokens']:,} tokens "
+        f"({lm['tokens_per_second']:,} tokens/s, {lm['seconds'] / 60:.1f} min); it cost {cost}</p>"
+    )
 
 
 def _settings_html(settings: dict) -> str:

@@ -19,7 +19,7 @@ from search import guard, interrupt, kept, record, rungs
 from search import trial as engine_neutral
 from search.budget import DIVERGED
 from search.data import Dataset, Split
-from search.embeddings import VectorSettings
+from search.embeddings import VectorSettings, pretrained_source
 from search.params import ModelParams
 from search.record import MONITOR, Failure, Record
 from spaces import OptunaSuggester, Space, draw
@@ -129,6 +129,12 @@ def make_objective(
         try:
             interrupt.check()  # a signal between trials: do not start another
             params = ModelParams.of(draw(space, OptunaSuggester(trial)))
+            if pretrained_source(params.embedding) == "lm" and isinstance(trial, optuna.Trial):
+                from search import pretrain  # the study's language model, once
+
+                why = pretrain.prepare_for_study(trial.study, data, vectors, deadline)
+                if why:  # recorded as the trial's fail_reason below
+                    raise optuna.TrialPruned(why)
             cut, model = engine_neutral.assemble(
                 params, data, seed=trial_seed, vectors=vectors, write=write
             )

@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "per-epoch curves, state), e.g. sqlite:///mlflow.db; needs pip install -e '.[mlflow]'",
     )
     add_data_arguments(parser)
-    add_vector_arguments(parser)
+    add_vector_arguments(parser, lm=True)
     return parser
 
 

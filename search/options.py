@@ -71,7 +71,9 @@ def settings_from_args(
     )
 
 
-def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
+def add_vector_arguments(parser: argparse.ArgumentParser, lm: bool = False) -> None:
+    """``lm``: the language model's budget too (a study's option; ``search.pretrain`` has its
+    own ``--budget``)."""
     group = parser.add_argument_group("pretrained vectors")
     group.add_argument(
         "--glove",
@@ -90,6 +92,16 @@ def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
             type=int,
             default=None,
             help=f"word2vec's vector {what} (default {getattr(VectorSettings, name)})",
+        )
+    if lm:
+        group.add_argument(
+            "--lm-budget",
+            type=float,
+            default=None,
+            metavar="MINUTES",
+            help=f"minutes the language model (lm_tuned embedding) pretrains, once per data "
+            f"and cached (default {VectorSettings.lm_budget:g}; `python -m search.pretrain "
+            f"--budget MINUTES` prepares it ahead). Its time counts against --timeout",
         )
 
 

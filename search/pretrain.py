@@ -331,17 +331,69 @@ def pretrain(
 _LOADED: dict[tuple, LanguageModel] = {}
 
 
-def language_model(data: Dataset, vectors) -> LanguageModel:
-    """The study's language model (``vectors``: a ``VectorSettings``, whose ``lm_units`` and
-    ``lm_budget`` it takes), trained or read once a process."""
+def _study_key(data: Dataset, vectors) -> tuple[tuple, PretrainSettings]:
     settings = PretrainSettings(units=vectors.lm_units, budget=vectors.lm_budget)
     vocabulary = data.vocabulary[: settings.vocab_size]
     key = (data.checksum, data.settings.val_split, data.settings.seed, tuple(vocabulary))
-    key += (vectors.unsup, settings)
+    return (*key, vectors.unsup, settings), settings
+
+
+def language_model(data: Dataset, vectors) -> LanguageModel:
+    """The study's language model (``vectors``: a ``VectorSettings``, whose ``lm_units`` and
+    ``lm_budget`` it takes), trained or read once a process."""
+    key, settings = _study_key(data, vectors)
     if key not in _LOADED:
         _LOADED.clear()  # one study's model at a time
         _LOADED[key] = pretrain(data, settings, unsup=vectors.unsup)
     return _LOADED[key]
+
+
+def is_ready(data: Dataset, vectors) -> bool:
+    """Loaded in this process or cached on disk: no pretraining left to do."""
+    from search.vectors import resolve_unsup, unsup_checksum
+
+    key, settings = _study_key(data, vectors)
+    if key in _LOADED:
+        return True
+    found = resolve_unsup(vectors.unsup, data.source)
+    vocabulary = data.vocabulary[: settings.vocab_size]
+    path = cache_path(data, vocabulary, unsup_checksum(found), settings)
+    return path.with_suffix(".npz").exists()
+
+
+SHARE_OF_LEFT = 0.5  # of the time --timeout has left, what pretraining may take
+
+
+def prepare_for_study(study, data: Dataset, vectors, deadline: float | None) -> str | None:
+    """Get the study's language model before the first trial that starts from it, and record
+    its perplexity and cost in the study (the report says what share of the budget it took).
+    Returns why not (the trial is pruned with it, and the log says how to prepare it ahead)
+    when pretraining ``lm_budget`` minutes would take more than ``SHARE_OF_LEFT`` of the time
+    ``deadline`` leaves; None once it is ready."""
+    from search import study_attrs
+
+    ready = is_ready(data, vectors)
+    if not ready and deadline is not None:
+        left = max(deadline - time.monotonic(), 0) / 60
+        if vectors.lm_budget > SHARE_OF_LEFT * left:
+            log.warning(
+                f"language model: not pretrained yet, and {vectors.lm_budget:g} minutes of "
+                f"pretraining would take more than {SHARE_OF_LEFT:.0%} of the {left:.0f} minutes "
+                f"--timeout has left: its trials are pruned. Prepare it ahead: python -m "
+                f"search.pretrain --budget {vectors.lm_budget:g} (with the study's --data and "
+                f"--unsup), or give the study a longer --timeout"
+            )
+            return (
+                f"pruned: pretraining its language model ({vectors.lm_budget:g} min) needs "
+                f"over {SHARE_OF_LEFT:.0%} of the {left:.0f} min left"
+            )
+    began = time.perf_counter()
+    lm = language_model(data, vectors)
+    recorded = study_attrs.StudyAttrs.of(study).language_model
+    if recorded is None or not ready:
+        spent = 0.0 if ready else round(time.perf_counter() - began, 1)
+        study_attrs.write_language_model(study, {**lm.info, "seconds_in_study": spent})
+    return None
 
 
 def first_layer(model, p):

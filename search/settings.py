@@ -101,6 +101,7 @@ class RunSettings:
     vector_dim: int | None = None
     vector_window: int | None = None
     vector_epochs: int | None = None
+    lm_budget: float | None = None  # minutes of language-model pretraining (search.pretrain)
 
     def __post_init__(self) -> None:
         for name in ("data", "glove", "unsup", "artifacts", "tensorboard"):  # or Path objects
@@ -167,6 +168,7 @@ class RunSettings:
     def vector_settings(self) -> VectorSettings:
         given = {"glove": self.glove, "unsup": self.unsup}
         given |= {k: getattr(self, f"vector_{k}") for k in ("dim", "window", "epochs")}
+        given["lm_budget"] = self.lm_budget
         return VectorSettings(**{k: v for k, v in given.items() if v is not None})
 
     def resumed(self, stored: dict[str, Any] | None, paths: dict[str, Any]) -> ResumedSettings:
@@ -229,6 +231,7 @@ def _found(stored: dict[str, Any], paths: dict[str, Any], engine: str | None) ->
         **{key: data.get(key) for key in ("padding", "truncating")},
         "glove": vectors.get("glove"),
         **{f"vector_{key}": vectors.get(key) for key in ("dim", "window", "epochs")},
+        "lm_budget": vectors.get("lm_budget"),
         # where this machine kept the data, when it is still there
         **{
             key: path
@@ -251,6 +254,7 @@ def _usual() -> dict[str, Any]:
         **{k: getattr(DataSettings, k) for k in ("val_split", "padding", "truncating")},
         "glove": VectorSettings.glove,
         **{f"vector_{k}": getattr(VectorSettings, k) for k in ("dim", "window", "epochs")},
+        "lm_budget": VectorSettings.lm_budget,
     }
 
 
@@ -285,6 +289,10 @@ def _check(s: RunSettings) -> None:
         _is_number(s.timeout) and math.isfinite(s.timeout) and s.timeout > 0
     ):
         raise SettingError("timeout", s.timeout, "expected a positive number of seconds")
+    if s.lm_budget is not None and not (
+        _is_number(s.lm_budget) and math.isfinite(s.lm_budget) and s.lm_budget > 0
+    ):
+        raise SettingError("lm_budget", s.lm_budget, "expected minutes > 0, e.g. 30")
     if s.val_split is not None and not (_is_number(s.val_split) and 0 < s.val_split < 1):
         raise SettingError("val_split", s.val_split, "expected a fraction between 0 and 1")
     for name in ("quiet", "no_baseline"):

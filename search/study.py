@@ -141,17 +141,21 @@ def enqueue_presets(
 
 def queue_next_preset(study: optuna.Study) -> str | None:
     """Queue the study's next planned trial if none is WAITING (the loop calls it whenever a
-    trial is about to start). Returns its name, or None."""
-    plan = study_attrs.StudyAttrs.of(study).preset_plan
+    trial is about to start). Returns its name, or None. A plan written before the space gained
+    a param (its ``ADDED``) gets the value the preset had, not a draw."""
+    attrs = study_attrs.StudyAttrs.of(study)
+    plan = attrs.preset_plan
     if not plan:
         return None
+    added = companion((attrs.settings or {}).get("space", ""), "ADDED") or {}
     trials = study.get_trials(deepcopy=False)
     if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
         return None
     ran = {Record.of(t).preset for t in trials}
     for item in plan:
         if item["name"] not in ran:
-            study.enqueue_trial(item["params"], user_attrs={"preset": item["name"]})
+            params = {**added, **item["params"]}
+            study.enqueue_trial(params, user_attrs={"preset": item["name"]})
             return item["name"]
     return None
 

@@ -41,6 +41,7 @@ RERUN = "rerun"
 RERUN_STARTED = "rerun_started"
 ENSEMBLE = "ensemble"
 STEPS = "steps"
+LANGUAGE_MODEL = "language_model"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class StudyAttrs:
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     reruns: dict[int, dict[str, Any]] = field(default_factory=dict)  # train-split reruns
     steps: str = "epochs"  # search.rungs.EPOCHS: what a study made before rungs in reviews has
+    # what preparing its language model measured and cost (search.pretrain; None: not needed)
+    language_model: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, study: optuna.Study | dict[str, Any]) -> StudyAttrs:
@@ -74,6 +77,7 @@ class StudyAttrs:
             baselines=attrs.get(BASELINES) or _old_baseline(attrs.get(BASELINE)),
             reruns=reruns,
             steps=attrs.get(STEPS) or "epochs",
+            language_model=attrs.get(LANGUAGE_MODEL),
         )
 
     @property
@@ -156,3 +160,9 @@ def mark_rerun_started(study: optuna.Study) -> None:
 
 def write_ensemble(study: optuna.Study, result: dict[str, Any]) -> None:
     study.set_user_attr(ENSEMBLE, result)
+
+
+def write_language_model(study: optuna.Study, info: dict[str, Any]) -> None:
+    """Its perplexity and cost (``seconds``: the wall time this study spent getting it; 0 when
+    another run had cached it)."""
+    study.set_user_attr(LANGUAGE_MODEL, info)

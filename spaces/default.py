@@ -23,27 +23,36 @@ UNLABELED = True
 # the cheap part of the space, where a new study's random start-up trials are drawn: a 200-token
 # one-layer model without adversarial steps costs a fraction of the tail (800 tokens, 3 layers,
 # VAT's extra unlabeled batch), and published IMDB LSTMs gain little past 400 tokens
-CHEAP = {"maxlen": 200, "lstm_layers": 1, "adversarial": "none"}
+CHEAP = {"maxlen": 200, "lstm_layers": 1, "adversarial": "none", "lm_init": False}
 # params this space gained after studies ran: what their earlier trials had (rerun rebuilds a
-# stored trial through the space, which asks for them)
-ADDED = {"adversarial": "none"}
+# stored trial through the space, which asks for them; a resumed study's planned presets get them)
+ADDED = {"adversarial": "none", "lm_init": False}
+# the language model's width (search.pretrain, the study's --lm-budget): a classifier that starts
+# from it has its first LSTM layer at this width, reading the embeddings directly (no Conv1D)
+LM_UNITS = 128
 
 
 def space(s: Suggester) -> dict[str, Any]:
     params: dict[str, Any] = {}
     params["maxlen"] = s.categorical("maxlen", MAXLENS)
     params["vocab_size"] = s.categorical("vocab_size", VOCAB_SIZES)
-    params["embedding"] = s.categorical("embedding", EMBEDDINGS)
+    # the embedding and first LSTM layer from a language model pretrained on the reviews (its
+    # own choice, not an embedding: studies made before keep their embedding choices)
+    lm = s.categorical("lm_init", [False, True])
+    params["embedding"] = "lm_tuned" if lm else s.categorical("embedding", EMBEDDINGS)
     if params["embedding"] == "learned":
         params["embedding_dim"] = s.int("embedding_dim", 32, 256, log=True)
     params["embedding_dropout"] = s.float("embedding_dropout", 0.0, 0.3, step=0.1)
     params["spatial_dropout"] = s.float("spatial_dropout", 0.0, 0.5, step=0.1)
-    if s.categorical("conv", [False, True]):
+    if not lm and s.categorical("conv", [False, True]):
         params["conv_filters"] = s.int("conv_filters", 32, 128, log=True)
         params["conv_kernel"] = s.int("conv_kernel", 3, 7, step=2)
         params["conv_pool"] = s.int("conv_pool", 2, 4)
     layers = s.int("lstm_layers", 1, 3)
-    params["lstm_units"] = [s.int(f"lstm_units_{i}", 16, 256, log=True) for i in range(layers)]
+    params["lstm_units"] = [
+        LM_UNITS if lm and i == 0 else s.int(f"lstm_units_{i}", 16, 256, log=True)
+        for i in range(layers)
+    ]
     params["bidirectional"] = s.categorical("bidirectional", [False, True])
     params["recurrent_dropout"] = s.float("recurrent_dropout", 0.0, 0.4, step=0.1)
     params["pooling"] = s.categorical("pooling", POOLINGS)
@@ -67,9 +76,19 @@ def point(params: dict[str, Any], *, maxlen: int, vocab_size: int) -> dict[str, 
     trained at ``maxlen``/``vocab_size`` when its params leave them to the data): what
     ``study.enqueue_trial`` needs."""
     p = params
+    lm = p["embedding"] == "lm_tuned"
+    if p["embedding"] == "lm_frozen" or (
+        lm and (p["conv_filters"] or p["lstm_units"][0] != LM_UNITS)
+    ):
+        raise ValueError(
+            f"the default space cannot express embedding={p['embedding']!r} with "
+            f"conv_filters={p['conv_filters']}, lstm_units={p['lstm_units']} (it starts "
+            f"lm_tuned, {LM_UNITS} units, no Conv1D)"
+        )
     values = {
         "maxlen": p["maxlen"] or maxlen,
         "vocab_size": p["vocab_size"] or vocab_size,
+        "lm_init": lm,
         "embedding": p["embedding"],
         "embedding_dropout": p["embedding_dropout"],
         "spatial_dropout": p["spatial_dropout"],
@@ -95,6 +114,9 @@ def point(params: dict[str, Any], *, maxlen: int, vocab_size: int) -> dict[str, 
             conv_filters=p["conv_filters"], conv_kernel=p["conv_kernel"], conv_pool=p["conv_pool"]
         )
     values.update({f"lstm_units_{i}": u for i, u in enumerate(p["lstm_units"])})
+    if lm:  # fixed by the language model
+        for key in ("embedding", "conv", "lstm_units_0"):
+            del values[key]
     if p["dense_units"]:
         values["dense_units"] = p["dense_units"][0]
     if p["l2"] > 0:

@@ -140,3 +140,80 @@ def test_a_classifier_from_the_language_model_exports_as_an_ordinary_one(tiny_da
     model, _ = train_params(p, cut, epochs=1, seed=0, vectors=LM_VECTORS)
     path = export.save(export.text_model(model, p, cut), tmp_path / "lm.keras", {})
     assert loads_without_the_project(path).endswith("(1, 1)")
+
+
+def test_a_study_prepares_its_language_model_once_and_records_it(run, capsys, tmp_path):
+    """Before its first trial that starts from it; its perplexity and cost go in the study and
+    the report; a second run (a fresh process's, or a resume) finds it cached."""
+    from analysis import report
+    from search.study_attrs import StudyAttrs
+    from tests.conftest import TINY as SPACES
+    from tests.conftest import load
+
+    space = f"{SPACES}:from_lm"
+    assert run("--trials", "1", "--lm-budget", "0.05", "--no-baseline", space=space) == 0
+    out = capsys.readouterr().out
+    assert "language model: LSTM(128)" in out and "held-out perplexity" in out
+    study = load(run.storage)
+    lm = StudyAttrs.of(study).language_model
+    assert lm["settings"]["budget"] == 0.05 and lm["settings"]["units"] == 128
+    assert math.isfinite(lm["perplexity"]) and 0 < lm["seconds_in_study"] < 60
+    assert study.trials[0].state.name == "COMPLETE"
+    pretrain._LOADED.clear()  # as a fresh process would start
+    assert run("--trials", "2", "--no-baseline", space=space) == 0  # the stored budget
+    assert "language model: LSTM" not in capsys.readouterr().out  # read, not trained
+    study = load(run.storage)
+    assert StudyAttrs.of(study).language_model == lm
+    assert [t.state.name for t in study.trials].count("COMPLETE") >= 1
+    report.write(study, tmp_path / "report")
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "Language model (embedding lm_tuned): LSTM(128)" in page and "min of this study" in page
+
+
+def test_a_study_without_time_to_pretrain_prunes_the_trial_and_says_how_to_prepare(run, capsys):
+    from search.record import Record
+    from tests.conftest import TINY as SPACES
+    from tests.conftest import load
+
+    space = f"{SPACES}:from_lm"
+    assert run("--trials", "1", "--timeout", "600", "--no-baseline", space=space) == 0
+    study = load(run.storage)
+    (trial,) = study.trials
+    assert trial.state.name == "PRUNED" and "epochs_run" not in trial.user_attrs
+    reason = Record.of(trial).fail_reason
+    assert reason.startswith("pruned: pretraining its language model (30 min) needs over 50%")
+    assert "python -m search.pretrain --budget 30" in capsys.readouterr().err  # a warning
+    assert "language_model" not in study.user_attrs
+
+
+def test_the_default_space_starts_from_the_language_model_as_one_choice():
+    import optuna
+
+    from spaces import OptunaSuggester, draw
+    from spaces.default import LM_UNITS, point, space
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"lm_init": True, "conv": True, "lstm_layers": 2})
+    trial = study.ask()
+    p = ModelParams.of(draw(space, OptunaSuggester(trial)))
+    assert p.embedding == "lm_tuned" and p.lstm_units[0] == LM_UNITS and p.conv_filters == 0
+    assert len(p.lstm_units) == 2
+    assert not {"embedding", "conv", "lstm_units_0"} & set(trial.params)  # fixed by the model
+    assert point(p.as_dict(), maxlen=200, vocab_size=20000) == pytest.approx(trial.params)
+    with pytest.raises(ValueError, match="cannot express"):
+        point({**p.as_dict(), "lstm_units": [64]}, maxlen=200, vocab_size=20000)
+
+
+def test_a_plan_written_before_the_space_gained_a_param_queues_the_presets_value():
+    """A study planned its presets before the space asked ``lm_init`` (or ``adversarial``): its
+    presets run as they were, not with a drawn language model."""
+    import optuna
+
+    from search.study import queue_next_preset
+
+    study = optuna.create_study()
+    study.set_user_attr("settings", {"space": "default"})
+    study.set_user_attr("preset_plan", [{"name": "old", "params": {"maxlen": 200}}])
+    assert queue_next_preset(study) == "old"
+    fixed = study.get_trials()[-1].system_attrs["fixed_params"]
+    assert fixed == {"adversarial": "none", "lm_init": False, "maxlen": 200}

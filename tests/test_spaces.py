@@ -26,17 +26,21 @@ def test_every_preset_is_a_point_of_the_space_that_maps_it(spec, name):
 def test_spaces_sample_valid_params_and_conditionals_follow(spec):
     space = load_space(spec)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
     for _ in range(30):
         trial = study.ask()
         params = ModelParams.of(space(OptunaSuggester(trial)))
         if "lstm_layers" in trial.params and spec == "default":
-            layers = trial.params["lstm_layers"]
+            layers, lm = trial.params["lstm_layers"], trial.params["lm_init"]
             assert len(params.lstm_units) == layers
-            assert {f"lstm_units_{i}" for i in range(layers)} <= set(trial.params)
+            assert {f"lstm_units_{i}" for i in range(lm, layers)} <= set(trial.params)
             assert f"lstm_units_{layers}" not in trial.params
-            assert ("conv_filters" in trial.params) == trial.params["conv"]
-            assert ("embedding_dim" in trial.params) == (trial.params["embedding"] == "learned")
+            assert ("conv_filters" in trial.params) == trial.params.get("conv", False)
+            assert ("embedding_dim" in trial.params) == (params.embedding == "learned")
+            assert lm == ("embedding" not in trial.params) == (params.embedding == "lm_tuned")
+            seen.add(lm)
         study.tell(trial, 0.0)
+    assert seen == ({False, True} if spec == "default" else set())
 
 
 def test_space_from_a_file(tmp_path):

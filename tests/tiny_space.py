@@ -82,3 +82,8 @@ def two(s):
     """Two combinations in all: KerasTuner's oracle runs out of new values after two trials."""
     rate = s.categorical("learning_rate", [0.05, 0.01])
     return {"embedding_dim": 8, "lstm_units": [2], "learning_rate": rate, "batch_size": 32}
+
+
+def from_lm(s):
+    """A classifier that starts from the study's language model (its default width, 128)."""
+    return {**space(s), "embedding": "lm_tuned", "lstm_units": [128]}
