@@ -32,7 +32,7 @@ from optuna.distributions import (
 from search import interrupt, record, trial
 from search.budget import DIVERGED
 from search.data import Dataset
-from search.embeddings import VectorSettings
+from search.embeddings import VectorSettings, pretrained_source
 from search.errors import RunInterrupted, SearchBroken
 from search.params import ModelParams
 from spaces import KerasTunerSuggester, Space, draw
@@ -84,31 +84,40 @@ def _hypermodel_class():
             seed: int | None,
             vectors: VectorSettings,
             callbacks: Callable[[int, dict[str, Any]], list],
+            prepare: Callable[[], str | None] = lambda: None,
         ) -> None:
             super().__init__(name="lstm_search")
             self.space, self.data, self.epochs = space, data, epochs
             self.seed, self.vectors, self.callbacks = seed, vectors, callbacks
+            self.prepare = prepare  # the study's language model, before a trial needs it
+            # KerasTuner builds once per conditional branch as it is made, only to learn the
+            # space: those builds draw params, and neither pretrain nor assemble a model
+            self.populating = True
             self.number = 0  # the Optuna trial number this trial will get
             self.trial: dict[str, Any] = {}
-
-        def _params(self, hp) -> tuple[ModelParams, RecordingSuggester]:
-            suggester = RecordingSuggester(KerasTunerSuggester(hp))
-            return ModelParams.of(draw(self.space, suggester)), suggester
 
         def build(self, hp):
             import keras
 
             keras.backend.clear_session()
-            params, suggester = self._params(hp)
-            seed = self.seed + self.number if self.seed is not None else random.randrange(2**31)
+            suggester = RecordingSuggester(KerasTunerSuggester(hp))
             attrs: dict[str, Any] = {"engine": "kerastuner"}
-            self.trial = {
-                "model_params": params,  # fit trains what build built
+            self.trial = {  # before the draw: a draw the params refuse fails with what it drew
                 "params": suggester.params,
                 "distributions": suggester.distributions,
                 "attrs": attrs,
                 "start": datetime.datetime.now(),
             }
+            params = ModelParams.of(draw(self.space, suggester))
+            if self.populating:
+                self.trial = {}
+                return None
+            self.trial["model_params"] = params  # fit trains what build built
+            seed = self.seed + self.number if self.seed is not None else random.randrange(2**31)
+            if pretrained_source(params.embedding) == "lm" and (why := self.prepare()):
+                # KerasTuner has no pruned state: a failed trial, as Optuna's engine prunes it
+                attrs.update(fail_reason=why, failure=record.Failure.ERROR)
+                raise keras_tuner.errors.FailedTrialError(why)
             self.cut, model = trial.assemble(
                 params,
                 self.data,
@@ -261,8 +270,16 @@ def search(
     """Run the KerasTuner search to ``trials`` (KerasTuner's ``max_trials``: every trial it
     starts counts) or ``deadline``; raises RuntimeError after ``max_failures`` failures in a
     row (KerasTuner's ``max_consecutive_failed_trials``)."""
+    from search import pretrain
+
     hypermodel = _hypermodel_class()(
-        space, data, epochs=epochs, seed=seed, vectors=vectors, callbacks=callbacks
+        space,
+        data,
+        epochs=epochs,
+        seed=seed,
+        vectors=vectors,
+        callbacks=callbacks,
+        prepare=lambda: pretrain.prepare_for_study(study, data, vectors, deadline),
     )
     tuner = make_tuner(
         tuner_name,
@@ -276,6 +293,7 @@ def search(
         deadline=deadline,
         on_trial=on_trial,
     )
+    hypermodel.populating = False  # the tuner knows its space: builds are trials from here
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # retracing notices for every new architecture

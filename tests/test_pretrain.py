@@ -170,16 +170,22 @@ def test_a_study_prepares_its_language_model_once_and_records_it(run, capsys, tm
     assert "Language model (embedding lm_tuned): LSTM(128)" in page and "min of this study" in page
 
 
-def test_a_study_without_time_to_pretrain_prunes_the_trial_and_says_how_to_prepare(run, capsys):
+@pytest.mark.parametrize("engine", ["optuna", "kerastuner"])
+def test_a_study_without_time_to_pretrain_prunes_the_trial_and_says_how_to_prepare(
+    run, capsys, engine
+):
+    """KerasTuner has no pruned state: there the trial fails, with the same reason."""
     from search.record import Record
     from tests.conftest import TINY as SPACES
     from tests.conftest import load
 
     space = f"{SPACES}:from_lm"
-    assert run("--trials", "1", "--timeout", "600", "--no-baseline", space=space) == 0
+    args = ["--trials", "1", "--timeout", "600", "--no-baseline", "--engine", engine]
+    assert run(*args, *(["--tuner", "random"] if engine == "kerastuner" else []), space=space) == 0
     study = load(run.storage)
     (trial,) = study.trials
-    assert trial.state.name == "PRUNED" and "epochs_run" not in trial.user_attrs
+    state = "PRUNED" if engine == "optuna" else "FAIL"
+    assert trial.state.name == state and "epochs_run" not in trial.user_attrs
     reason = Record.of(trial).fail_reason
     assert reason.startswith("pruned: pretraining its language model (30 min) needs over 50%")
     assert "python -m search.pretrain --budget 30" in capsys.readouterr().err  # a warning
