@@ -81,6 +81,7 @@ def run(
     ``--timeout`` counts from here: preparing the data, vectors and baseline spends it too."""
     started = carried.started if carried else time.time()
     start = time.perf_counter() - (time.time() - started)  # the run's, over all its processes
+    preparing = time.perf_counter()  # this process's: a fresh one prepares again
     deadline = fresh.monotonic_deadline(carried, settings.timeout)
     if callbacks and (settings.workers > 1 or fresh_every):
         raise ValueError(
@@ -104,7 +105,7 @@ def run(
         budget.failures, budget.finished_here = carried.failures, carried.finished
         budget.failed_here = carried.failed
     done, left = budget.finished(study), budget.left(study)
-    log.info(_header(ready, done, left, deadline, time.perf_counter() - start))
+    log.info(_header(ready, done, left, deadline, time.perf_counter() - preparing))
     if settings.total is not None and done >= settings.total:
         log.info(
             f"the study already has {done} >= {settings.total} finished trials; "
