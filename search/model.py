@@ -32,6 +32,26 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
     raise ValueError(f"Invalid model param optimizer={name!r}; expected one of {list(OPTIMIZERS)}")
 
 
+def _perturb_layer():
+    """Embeddings plus a perturbation, the embeddings' padding mask kept: Keras 3's ``Add``
+    returns no mask when one input has none, and an adversarial model then trained on its
+    padding while its export (the plain network) masks it."""
+    from keras import layers
+
+    class Perturb(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs):
+            return inputs[0] + inputs[1]
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else mask[0]
+
+    return Perturb
+
+
 def network(
     tokens, p: ModelParams, *, vocab_size: int, dim: int, mask_zero: bool, perturbation=None
 ):
@@ -51,8 +71,8 @@ def network(
         trainable=not p.embedding.endswith("_frozen"),
         name="embedding",
     )(tokens)
-    if perturbation is not None:  # the mask goes on: Add keeps the embedding's
-        x = layers.Add(name="perturb")([x, perturbation])
+    if perturbation is not None:  # the embedding's mask goes on (Keras' Add drops it)
+        x = _perturb_layer()(name="perturb")([x, perturbation])
     if p.embedding_dropout > 0:  # the same tokens dropped in every channel
         x = layers.Dropout(p.embedding_dropout, noise_shape=(None, None, 1), name="token_drop")(x)
     if p.spatial_dropout > 0:

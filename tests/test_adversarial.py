@@ -135,3 +135,24 @@ def test_vat_trains_on_batches_that_add_unlabeled_reviews_and_their_labels_do_no
     train_params(p, cut, epochs=1, seed=0)
     assert seen  # every step got ((reviews, unlabeled reviews), labels of the reviews alone)
     assert all(len(x) == len(u) == 2 and len(y) == 1 for x, u, y in seen)
+
+
+@pytest.mark.parametrize("kind", ["at", "vat"])
+def test_an_adversarial_network_masks_padding_as_its_export_does(kind):
+    """The perturbation joins the embeddings without dropping their padding mask: Keras' Add
+    dropped it, so the trained network read its padding and its export (which masks) predicted
+    otherwise (0.11 apart on a study's trial)."""
+    from search import export
+    from search.model import build_model
+
+    p = ModelParams.of(
+        {"embedding_dim": 8, "lstm_units": [8], "bidirectional": True, "adversarial": kind}
+    )
+    model = build_model(p, vocab_size=50, maxlen=None, mask_zero=True)
+    rng = np.random.default_rng(0)
+    tokens = np.zeros((16, 30), np.int32)
+    for row in tokens:
+        n = rng.integers(3, 30)
+        row[-n:] = rng.integers(2, 50, n)
+    plain = export.rebuilt(p, export.layer_weights(model), mask_zero=True)
+    np.testing.assert_allclose(model(tokens), plain(tokens), atol=1e-6)
