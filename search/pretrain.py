@@ -89,6 +89,15 @@ def streams(train: np.ndarray, unlabeled: np.ndarray, held_out: int, backward: b
     )
 
 
+def _cache_base(data: Dataset, settings: PretrainSettings, unsup) -> tuple[Path, Path]:
+    """Where the unlabeled reviews are, and the cache path (no suffix) of this model."""
+    from search.vectors import resolve_unsup, unsup_checksum
+
+    found = resolve_unsup(None if unsup is None else str(unsup), data.source)
+    vocabulary = data.vocabulary[: settings.vocab_size]
+    return found, cache_path(data, vocabulary, unsup_checksum(found), settings)
+
+
 def cache_path(data: Dataset, vocabulary: list[str], unsup: str, s: PretrainSettings) -> Path:
     """Keyed by what the model learns from: the data and its split, the vocabulary it models,
     the unlabeled reviews, the settings; not by a trial's cut, so every trial shares one."""
@@ -248,11 +257,8 @@ def pretrain(
     as an interruption would (tests)."""
     import keras
 
-    from search.vectors import resolve_unsup, unsup_checksum
-
     vocabulary = data.vocabulary[: settings.vocab_size]
-    found = resolve_unsup(None if unsup is None else str(unsup), data.source)
-    base = cache_path(data, vocabulary, unsup_checksum(found), settings)
+    found, base = _cache_base(data, settings, unsup)
     done, partial = base.with_suffix(".npz"), base.with_suffix(".partial.npz")
     cached = load_cache(done, ("embedding", "info"))
     if cached is not None:
@@ -350,15 +356,10 @@ def language_model(data: Dataset, vectors) -> LanguageModel:
 
 def is_ready(data: Dataset, vectors) -> bool:
     """Loaded in this process or cached on disk: no pretraining left to do."""
-    from search.vectors import resolve_unsup, unsup_checksum
-
     key, settings = _study_key(data, vectors)
     if key in _LOADED:
         return True
-    found = resolve_unsup(vectors.unsup, data.source)
-    vocabulary = data.vocabulary[: settings.vocab_size]
-    path = cache_path(data, vocabulary, unsup_checksum(found), settings)
-    return path.with_suffix(".npz").exists()
+    return _cache_base(data, settings, vectors.unsup)[1].with_suffix(".npz").exists()
 
 
 SHARE_OF_LEFT = 0.5  # of the time --timeout has left, what pretraining may take
