@@ -120,10 +120,12 @@ def ensemble(
     data: str | None = None,
     out: str | Path = "models",
     overwrite: bool = False,
+    refit: bool = False,
 ) -> dict[str, Any]:
     """The study's best trials as one raw-text model, from the weights they kept, as
     ``python -m search.ensemble`` does: returns the figures (``rows``) and the model's path
-    (``model``; load it with ``keras.models.load_model``)."""
+    (``model``; load it with ``keras.models.load_model``). ``refit=True``: the members are
+    also trained again on train+val (``--refit``)."""
     from search import backend, display, ensembling
 
     backend.load()
@@ -134,5 +136,6 @@ def ensemble(
             data=data,
             out=Path(out),
             overwrite=overwrite,
+            refit=refit,
             progress=print,
         )

@@ -2,12 +2,16 @@
 
     python -m search.ensemble --study imdb              # up to 20 selection steps
     python -m search.ensemble --study imdb --size 40
+    python -m search.ensemble --study imdb --refit      # members trained again on train+val
 
 Greedy forward selection with replacement over the complete trials' validation predictions
 (Caruana et al. 2004), no training: the members are the trials' own best-epoch weights. Prints
 the best single trial, the ensemble and the linear baselines on validation and test, and exports
 ``models/<study>-ensemble.keras`` (loadable without this project; ``search.predict`` reads it)
-with a model card listing the members and their weights.
+with a model card listing the members and their weights. ``--refit`` trains each member again
+on train+val for its best epoch count (as ``search.rerun --all-data``), keeps the weights the
+selection gave them, and prints both ensembles; the refit one is exported
+(``<study>-ensemble-alldata.keras``).
 
 In Python, ``search.ensemble(study)`` does the same and returns the figures.
 """
@@ -50,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="use data whose checksum differs from the study's"
     )
+    parser.add_argument(
+        "--unsup",
+        default=None,
+        help="the unlabeled reviews, for --refit of members that use them (default: where the "
+        "study's were)",
+    )
+    parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="also train each member again on train+val for its best epoch count (minutes per "
+        "member, as long as its trial); print both ensembles and export the refit one",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -75,6 +91,8 @@ def _main(argv: list[str] | None) -> int:
             study,
             size=args.size,
             data=args.data,
+            unsup=args.unsup,
+            refit=args.refit,
             out=args.out,
             overwrite=args.overwrite,
             force=args.force,

@@ -23,9 +23,18 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search import export, kept, study_attrs
 from search.data import read_reviews
+from search.embeddings import VectorSettings
 from search.fitting import predict
 from search.record import Record
-from search.rerun import check_writable, study_data, study_settings, summarize_params, trial_params
+from search.rerun import (
+    check_writable,
+    recorded_schedule,
+    study_data,
+    study_settings,
+    summarize_params,
+    trial_params,
+)
+from search.rerun import refit as refitted
 from search.study_attrs import StudyAttrs
 from search.trial import trial_data
 
@@ -125,20 +134,34 @@ def ensemble(
     out: Path = Path("models"),
     overwrite: bool = False,
     force: bool = False,
+    refit: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Select, rebuild, test and export the ensemble of ``study``; record it in the study and
-    return its figures (``rows``: the best single trial, the ensemble, the linear baselines)."""
+    return its figures (``rows``: the best single trial, the ensemble, the linear baselines).
+
+    ``refit``: also train each member (and the best trial) again on train+val for its best
+    epoch count, replaying its learning rates (``search.rerun.refit``), with the weights the
+    selection gave; the table then has both, and the refit ensemble is the one exported."""
     if not (isinstance(size, int) and not isinstance(size, bool) and size >= 1):
         raise ValueError(f"--size {size!r}: expected a positive number of selection steps")
     say = progress or (lambda line: None)
     start = time.perf_counter()
     settings = study_settings(study)
     store, trials = candidates(study)
-    path = out / f"{study.study_name}-ensemble.keras"
+    if refit:
+        unknown = [n for n, t in trials.items() if recorded_schedule(t) is None]
+        if unknown:
+            raise ValueError(
+                f"--refit: trial(s) {unknown} of study {study.study_name!r} recorded no learning "
+                "rate per epoch (made before lstm-search recorded them): run the ensemble "
+                "without --refit, or refit one trial with python -m search.rerun --all-data"
+            )
+    path = out / f"{study.study_name}-ensemble{'-alldata' if refit else ''}.keras"
     check_writable(path, overwrite)
     with export.claimed([path]):
-        dataset, _ = study_data(study, data, unsup, force=force)
+        dataset, unsup = study_data(study, data, unsup, force=force)
+        vectors = VectorSettings.from_study(settings, unsup)
         y_val, y_test = dataset.val.y, dataset.test.y
         val = {n: kept.load_predictions(store, Record.of(t).kept) for n, t in trials.items()}
         wrong = [n for n, p in val.items() if len(p) != len(y_val)]
@@ -159,7 +182,7 @@ def ensemble(
             f"selected {len(chosen.counts)} of {len(trials)} kept trials in {size} steps: "
             + ", ".join(f"trial {n} x{c}" for n, c in chosen.counts.items())
         )
-        members, test = [], {}
+        members, test, refits, test_refit = [], {}, {}, {}
         for number in sorted(set(chosen.counts) | {best}):
             say(f"rebuilding trial {number} from its kept weights, predicting the test split")
             params = trial_params(trials[number], settings["space"], settings["data"])
@@ -168,6 +191,22 @@ def ensemble(
             network = export.rebuilt(params, weights, mask_zero=cut.settings.mask_zero)
             _check_rebuilt(number, network, cut, val[number])
             test[number] = predict(network, cut.test.x, padding=cut.settings.padding)
+            if refit:
+                refit_start = time.perf_counter()
+                epochs, rates = recorded_schedule(trials[number])
+                network = refitted(
+                    params,
+                    trial_data(params, dataset, vectors),
+                    seed=Record.of(trials[number]).seed or 0,
+                    epochs=epochs,
+                    learning_rates=rates,
+                    vectors=vectors,
+                    progress=progress,
+                    label=f"refit of trial {number} on train+val",
+                )
+                weights = export.layer_weights(network)
+                test_refit[number] = predict(network, cut.test.x, padding=cut.settings.padding)
+                refits[number] = time.perf_counter() - refit_start
             if number in chosen.counts:
                 text = export.rebuilt(
                     params, weights, vocabulary=cut.vocabulary, name=f"trial{number}"
@@ -190,10 +229,33 @@ def ensemble(
                 Record.of(trials[best]).fit_seconds,
             ),
             _row(
-                f"ensemble of {len(members)}", y_val, ensemble_val, y_test, ensemble_test, seconds
+                f"ensemble of {len(members)}",
+                y_val,
+                ensemble_val,
+                y_test,
+                ensemble_test,
+                seconds - sum(refits.values()),
+            ),
+            *(
+                [
+                    {
+                        "model": f"best single trial ({best}), refit",
+                        "val_accuracy": None,
+                        "test_accuracy": accuracy(y_test, test_refit[best]),
+                        "seconds": refits[best],
+                    },
+                    {
+                        "model": f"ensemble of {len(members)}, refit",
+                        "val_accuracy": None,
+                        "test_accuracy": accuracy(y_test, chosen.mean(test_refit)),
+                        "seconds": sum(refits[n] for n in chosen.counts),
+                    },
+                ]
+                if refit
+                else []
             ),
             {
-                "model": "ensemble, exported (raw text)",
+                "model": f"ensemble{', refit' if refit else ''}, exported (raw text)",
                 "val_accuracy": None,
                 "test_accuracy": accuracy(y_test, raw),
                 "seconds": None,
@@ -210,6 +272,7 @@ def ensemble(
         ]
         result = {
             "size": size,
+            "refit": refit,
             "members": [
                 {"trial": n, "weight": round(w, 4), "params": summarize_params(p)}
                 for n, w, p, _ in members
@@ -222,6 +285,7 @@ def ensemble(
         card = {
             "study": study.study_name,
             "kind": "ensemble: the weighted mean of its members' P(positive)",
+            "trained_on": "train+val (refit)" if refit else "train (the trials' own weights)",
             "members": [
                 {"trial": n, "weight": w, "params": p.as_dict(), "trial_params": trials[n].params}
                 for n, w, p, _ in members

@@ -7,7 +7,9 @@ longer than a dozen cheap trials together: without a bound, a search that draws 
 of its budget before the pruner can say anything. The rule, as ``--pruner``'s help says it:
 with ``--timeout``, a trial still short of its first rung when ``SHARE`` of the time the study
 had left at its start has passed is pruned; without one, past ``MULTIPLE`` times the median
-first epoch of the study's finished trials, once ``AFTER`` of them have one. A trial the pruner
+first epoch of the study's finished trials (and at least ``FLOOR`` seconds: a first epoch of a
+few seconds varies by more than 4x with TensorFlow's first-call tracing and the machine's load),
+once ``AFTER`` of them have one. A trial the pruner
 has let through a rung is the pruner's to judge from then on.
 """
 
@@ -23,10 +25,12 @@ from search.record import Record
 
 SHARE = 0.25
 MULTIPLE = 4.0
+FLOOR = 60.0  # seconds: without --timeout, no trial is cut sooner
 AFTER = 3
 RULE = (
     f"a trial still short of its first rung (half an epoch of reviews) after {SHARE:.0%} of the "
-    f"time --timeout has left (without one: {MULTIPLE:g}x the median first epoch, once {AFTER} "
+    f"time --timeout has left (without one: {MULTIPLE:g}x the median first epoch and at least "
+    f"{FLOOR:.0f}s, once {AFTER} "
     f"trials have one) is pruned, and no trial starts when the fastest first epoch so far is "
     f"longer than that share"
 )
@@ -38,7 +42,9 @@ def limit(study: optuna.Study, deadline: float | None) -> float | None:
     if deadline is not None:
         return max(SHARE * (deadline - time.monotonic()), 0.0)
     firsts = first_epochs(study)
-    return MULTIPLE * statistics.median(firsts) if len(firsts) >= AFTER else None
+    if len(firsts) < AFTER:
+        return None
+    return max(MULTIPLE * statistics.median(firsts), FLOOR)
 
 
 def first_epochs(study: optuna.Study) -> list[float]:

@@ -3,16 +3,18 @@
     python -m search.rerun --study imdb                 # the best trial (lowest val_loss)
     python -m search.rerun --study imdb --trial 12      # a given trial
     python -m search.rerun --study imdb --top 3         # the 3 best, plus a comparison table
-    python -m search.rerun --study imdb --all-data      # retrain on train+val, then test
+    python -m search.rerun --study imdb --all-data      # refit on train+val, then test
     python -m search.rerun --study imdb --retrain       # train again, though weights were kept
 
 A trial that kept its weights (``search.kept``: the study's best ``--keep`` trials) is rebuilt
 from them, without training: its val accuracy printed beside the stored one is the check. Other
 trials' params are rebuilt through the same space function (``FixedTrial``), trained by the
 same ``build_model``/``fit`` with the study's data settings and the trial's seed, so the rerun
-reproduces the trial. A pruned trial counts by the lowest val_loss it reached and is trained in
-full (a trial pruned after a good epoch can be the best model the study saw); a failed one is
-refused. The test split is used here and only here.
+reproduces the trial. ``--all-data`` trains the trial's recipe on train+val for its best epoch
+count, replaying its learning rates: a complete trial's record holds both, so that is the only
+training; other trials are trained on train first to find them. A pruned trial counts by the
+lowest val_loss it reached and is trained in full (a trial pruned after a good epoch can be the
+best model the study saw); a failed one is refused. The test split is used here and only here.
 """
 
 from __future__ import annotations
@@ -160,6 +162,56 @@ def kept_weights(study: optuna.Study, trial: FrozenTrial) -> export.Weights | No
     return kept.load_weights(kept.store(folder), record.kept)
 
 
+def recorded_schedule(trial: FrozenTrial) -> tuple[int, list[float]] | None:
+    """A complete trial's best epoch count and the learning rate of each epoch (which
+    ReduceLROnPlateau chose with validation), as its record holds them: what a refit on
+    train+val replays, so it needs no second training on train. None for a pruned or failed
+    trial (its best epoch is where it was stopped, not where it would have peaked) or one whose
+    record lacks them."""
+    record = Record.of(trial)
+    rates = record.curves.get("learning_rate", [])
+    complete = trial.state == TrialState.COMPLETE
+    if not complete or not record.best_epoch or len(rates) < record.best_epoch:
+        return None
+    return record.best_epoch, list(rates)
+
+
+def refit(
+    params: ModelParams,
+    data: Dataset,
+    *,
+    seed: int,
+    epochs: int,
+    learning_rates: list[float],
+    vectors: VectorSettings,
+    verbose: int = 0,
+    progress: Callable[[str], None] | None = None,
+    label: str = "refit on train+val",
+):
+    """scikit-learn's refit, the usual last step: the same recipe, seeded as the trial, on
+    train+val for ``epochs`` (the best epoch count), replaying ``learning_rates``. Returns the
+    model; ``data`` is the trial's cut."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = model_for(params, data, vectors=vectors)
+    both = Split(
+        np.concatenate([data.train.x, data.val.x]), np.concatenate([data.train.y, data.val.y])
+    )
+    fit_fixed(
+        model,
+        both,
+        epochs=epochs,
+        batch_size=params.batch_size,
+        learning_rates=learning_rates,
+        padding=data.settings.padding,
+        verbose=verbose,
+        callbacks=[progress_callback(label, epochs, len(both.y), progress)] if progress else [],
+    )
+    return model
+
+
 def rerun_trial(
     study: optuna.Study,
     trial: FrozenTrial,
@@ -187,12 +239,19 @@ def rerun_trial(
     keras.backend.clear_session()
     start = time.perf_counter()
     weights = None if retrain or all_data else kept_weights(study, trial)
+    recorded = None if retrain else recorded_schedule(trial)
     if trial.state == TrialState.PRUNED:
         log.info(
             f"trial {trial.number} was pruned after {record.epochs_run} epoch(s) at val_loss "
             f"{measure(trial):.4f}: training it in full"
         )
-    if weights is not None:
+    if all_data and recorded is not None:
+        log.info(
+            f"trial {trial.number}: its best epoch ({recorded[0]}) and learning rates are "
+            "recorded: only the train+val fit trains"
+        )
+        epochs_run, (best_epoch, rates) = record.epochs_run, recorded
+    elif weights is not None:
         log.info(f"trial {trial.number}: rebuilt from its kept weights, no training")
         model = export.rebuilt(params, weights, mask_zero=data.settings.mask_zero)
         model.compile(loss="binary_crossentropy", metrics=["accuracy"])
@@ -209,33 +268,20 @@ def rerun_trial(
             label=f"rerun of trial {trial.number}",
         )
         epochs_run, best_epoch = result.epochs_run, result.best_epoch
+        rates = result.history["learning_rate"]
     padding = data.settings.padding
-    val = evaluate(model, data.val, padding=padding)
+    val = None if all_data else evaluate(model, data.val, padding=padding)
     if all_data:
-        # the usual last step: the same recipe on train+val for the epochs that were best,
-        # replaying the learning rates that validation chose
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
-        model = model_for(params, data, vectors=vectors)
-        both = Split(
-            np.concatenate([data.train.x, data.val.x]), np.concatenate([data.train.y, data.val.y])
-        )
-        fit_fixed(
-            model,
-            both,
+        model = refit(
+            params,
+            data,
+            seed=seed,
             epochs=best_epoch,
-            batch_size=params.batch_size,
-            learning_rates=result.history["learning_rate"],
-            padding=padding,
+            learning_rates=rates,
+            vectors=vectors,
             verbose=verbose,
-            # the second fit says how it goes too (it is as long as the first)
-            callbacks=[
-                progress_callback(
-                    f"refit of trial {trial.number} on train+val", best_epoch, len(both.y), progress
-                )
-            ]
-            if progress
-            else [],
+            progress=progress,
+            label=f"refit of trial {trial.number} on train+val",
         )
     seconds = time.perf_counter() - start
     test = evaluate(model, data.test, padding=padding)
@@ -249,10 +295,10 @@ def rerun_trial(
         "trained_on": "train+val" if all_data else "train",
         "from_kept_weights": weights is not None,
         "val_accuracy_stored": Record.of(trial).val_accuracy,
-        "val_accuracy_rerun": None if all_data else val["accuracy"],
+        "val_accuracy_rerun": None if val is None else val["accuracy"],
         "val_loss_stored": measure(trial),
         "state": trial.state.name,
-        "val_loss_rerun": None if all_data else val["loss"],
+        "val_loss_rerun": None if val is None else val["loss"],
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
         "test_confusion": matrix,

@@ -131,6 +131,30 @@ def test_the_exported_ensemble_is_the_weighted_mean_of_its_members(
     assert s.user_attrs["ensemble"]["model"] == str(path)
 
 
+def test_refit_trains_each_member_on_train_and_val_as_rerun_all_data_does(
+    study, imdb_dir, tmp_path, capsys
+):
+    assert _ensemble(study, imdb_dir, tmp_path, "--size", "1", "--refit") == 0
+    shown = capsys.readouterr().out
+    card = json.loads((tmp_path / "e-ensemble-alldata.json").read_text())
+    (member,) = card["members"]
+    number = member["trial"]
+    assert f"refit of trial {number} on train+val epoch 1/" in shown
+    assert f"best single trial ({number}), refit" in shown and "ensemble of 1, refit" in shown
+    assert card["trained_on"] == "train+val (refit)"
+    from search import rerun
+
+    args = ["--study", "e", "--storage", study, "--data", str(imdb_dir), "--out", str(tmp_path)]
+    assert rerun.main([*args, "--trial", str(number), "--all-data"]) == 0
+    assert "rerun of trial" not in capsys.readouterr().out  # its record says how: one fit
+    texts = ["a wonderful moving film", "awful boring waste<br />of time", "the plot"]
+    np.testing.assert_allclose(
+        predict.probabilities(tmp_path / "e-ensemble-alldata.keras", texts),
+        predict.probabilities(tmp_path / f"e-trial{number}-alldata.keras", texts),
+        atol=1e-5,
+    )
+
+
 def test_the_exported_ensemble_loads_without_this_project(study, imdb_dir, tmp_path):
     assert _ensemble(study, imdb_dir, tmp_path, "--quiet") == 0
     path = tmp_path / "e-ensemble.keras"

@@ -39,7 +39,7 @@ def test_a_signal_ends_the_trial_cleanly_and_the_same_command_resumes(
         "--space",
         f"{TINY}:announced",
         "--epochs",
-        "6",
+        "2",
         "--trials",
         "2",
         *tiny_data_args(imdb_dir),

@@ -234,11 +234,13 @@ def test_the_pruner_compares_the_best_val_loss_so_far():
     assert stored == {1: 0.5, 2: 0.5, 3: 0.4, 4: 0.4}
 
 
-def test_the_guard_prunes_a_trial_whose_first_epoch_runs_past_its_bound(tiny_data):
+def test_the_guard_prunes_a_trial_whose_first_epoch_runs_past_its_bound(tiny_data, monkeypatch):
     """Without --timeout the bound is 4x the median first epoch of the finished trials, once
     three have one: a study whose trials took a millisecond prunes one that takes longer, and
     says why; unguarded (--pruner none), the same trial completes."""
     from search import guard
+
+    monkeypatch.setattr(guard, "FLOOR", 0.0)  # the floor (60 s) is tested below
 
     def study_of_fast_trials() -> optuna.Study:
         study = optuna.create_study()
@@ -271,6 +273,26 @@ def test_with_a_timeout_the_guard_bounds_a_share_of_the_time_left():
 
     assert guard.limit(optuna.create_study(), time.monotonic() + 400) == pytest.approx(100, abs=1)
     assert guard.limit(optuna.create_study(), None) is None  # no trials yet: no bound
+
+
+def test_without_a_timeout_the_guard_waits_at_least_its_floor():
+    """Tiny first epochs (2 s, one of them 15 s on a loaded machine) give no bound under a
+    minute: a 10-s first epoch there is load, not the space's cost tail."""
+    from search import guard
+
+    study = optuna.create_study()
+    for seconds in (2.0, 2.0, 15.0):
+        study.add_trial(
+            optuna.trial.create_trial(value=0.5, user_attrs={"first_epoch_seconds": seconds})
+        )
+    assert guard.limit(study, None) == guard.FLOOR == 60.0
+    for seconds in (30.0, 40.0):  # median 15 s: 4x is the floor itself
+        study.add_trial(
+            optuna.trial.create_trial(value=0.5, user_attrs={"first_epoch_seconds": seconds})
+        )
+    assert guard.limit(study, None) == pytest.approx(60.0)
+    study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"first_epoch_seconds": 50}))
+    assert guard.limit(study, None) == pytest.approx(4 * 22.5)
 
 
 def test_a_trial_that_ends_its_last_epoch_before_the_deadline_is_not_cut():

@@ -177,7 +177,8 @@ def test_all_data_is_labelled_and_separate(study, imdb_dir, tmp_path, capsys):
     assert cli(study, imdb_dir, tmp_path, "--all-data") == 0
     out = capsys.readouterr().out
     assert "[train+val]" in out
-    assert "on train+val epoch 1/" in out  # the second fit is not silent
+    assert "on train+val epoch 1/" in out  # the fit is not silent
+    assert "rerun of trial" not in out  # a complete trial's record has its epochs and rates
     card = json.loads(next(tmp_path.glob("*-alldata.json")).read_text())
     assert card["metrics"]["trained_on"] == "train+val" and card["data"]["n_train"] == 80
 
