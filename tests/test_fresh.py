@@ -115,7 +115,7 @@ rss = {{}}
 study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
 study.optimize(
     make_objective(tiny_space.space, data, epochs=1, seed=0),
-    n_trials=10,
+    n_trials=8,
     callbacks=[lambda s, t: rss.setdefault(t.number + 1, rss_mb())],
     gc_after_trial=True,
 )
@@ -126,4 +126,4 @@ print(json.dumps(rss))
     )
     assert done.returncode == 0, done.stderr[-3000:]
     rss = {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
-    assert rss[10] - rss[3] < 60, rss
+    assert rss[8] - rss[3] < 60, rss  # bench/memory.py measures the growth over 50 trials
