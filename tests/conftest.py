@@ -160,6 +160,53 @@ def pytest_xdist_auto_num_workers(config):
     return (os.cpu_count() or 1) + 1
 
 
+# The longest tests (minutes on a loaded 2-core machine), started first: a suite whose last test
+# is one of these ends with the other workers idle while it runs. Node ids by prefix, longest
+# first (pytest --durations=40 says which).
+FIRST = (
+    "tests/test_storage.py::test_a_lost_database_is_a_clear_exit",
+    "tests/test_fresh.py::test_memory_does_not_grow_over_trials",
+    "tests/test_storage.py::test_a_terminated_database_connection_loses_no_trial",
+    "tests/test_kerastuner.py::test_hyperband_fills_the_total",
+    "tests/test_api.py::test_the_notebook_example_runs_and_makes_a_cli_study",
+    "tests/test_storage.py::test_a_full_disk_stops",
+    "tests/test_pretrain.py::test_a_study_prepares_its_language_model_once",
+    "tests/test_study.py::test_resume_adds_trials_to_the_same_study_up_to_the_total",
+    "tests/test_optimize.py::test_cli_runs_a_study_and_prints_the_best_trial",
+    "tests/test_storage.py::test_a_read_only_study_is_one_line",
+    "tests/test_optimize.py::test_the_timeout_bounds_the_run",
+    "tests/test_interrupt.py::",
+    "tests/test_data.py::test_shared_archive_loads_the_full_benchmark_split",
+    "tests/test_adversarial.py::test_vat_trains_on_batches",
+    "tests/test_dashboard.py::",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """xdist's worksteal scheduler gives each of its k workers one contiguous slice of the
+    collection to start with (the first len // k items, then half the rest, ...): each slice
+    starts with its share of ``FIRST``, dealt round-robin, and keeps the rest in collection order
+    (so a module's tests, and its module fixtures, mostly stay on one worker)."""
+    ranks = {}
+    for item in items:
+        hits = [i for i, prefix in enumerate(FIRST) if item.nodeid.startswith(prefix)]
+        if hits:
+            ranks[item.nodeid] = hits[0]
+    heavy = sorted((i for i in items if i.nodeid in ranks), key=lambda i: ranks[i.nodeid])
+    rest = [i for i in items if i.nodeid not in ranks]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    sizes, left = [], len(items)
+    for remaining in range(workers, 0, -1):  # the sizes worksteal's first hand-out gives
+        sizes.append(left // remaining)
+        left -= sizes[-1]
+    ordered = []
+    for worker, size in enumerate(sizes):
+        mine = heavy[worker::workers]
+        ordered += mine + rest[: max(size - len(mine), 0)]
+        rest = rest[max(size - len(mine), 0) :]
+    items[:] = ordered + rest
+
+
 def pytest_configure(config):
     for service, (name, port) in SERVICES.items():
         config.addinivalue_line("markers", f"{service}: needs {name} on 127.0.0.1:{port}")
