@@ -187,7 +187,8 @@ def ensemble(
             say(f"rebuilding trial {number} from its kept weights, predicting the test split")
             params = trial_params(trials[number], settings["space"], settings["data"])
             weights = kept.load_weights(store, Record.of(trials[number]).kept)
-            cut = trial_data(params, dataset)
+            # one cut: with --refit it trains on it too (a VAT member's pool comes with vectors)
+            cut = trial_data(params, dataset, vectors if refit else None)
             network = export.rebuilt(params, weights, mask_zero=cut.settings.mask_zero)
             _check_rebuilt(number, network, cut, val[number])
             test[number] = predict(network, cut.test.x, padding=cut.settings.padding)
@@ -196,7 +197,7 @@ def ensemble(
                 epochs, rates = recorded_schedule(trials[number])
                 network = refitted(
                     params,
-                    trial_data(params, dataset, vectors),
+                    cut,
                     seed=Record.of(trials[number]).seed or 0,
                     epochs=epochs,
                     learning_rates=rates,
