@@ -20,33 +20,59 @@ import pandas as pd
 from analysis.plotting import plt, save_figure
 from analysis.trials import readable
 from search.files import writable_folder
-from search.record import Record
+from search.record import MONITOR, Record
 from search.storage import load_study
 from search.study_attrs import StudyAttrs
 
 GOALS = (0.85, 0.88, 0.90)
 
 
-def progress(study: optuna.Study) -> pd.DataFrame:
-    """Per finished trial, in the order they finished: seconds since the study's first trial
-    began, epochs trained so far (pruned and failed trials count: they cost), and the best val
-    accuracy of a completed trial so far."""
+RULES = ("epoch", "complete")
+
+
+def progress(study: optuna.Study, rule: str = "epoch") -> pd.DataFrame:
+    """The study's best so far, as it grew: seconds since its first trial began, epochs trained
+    so far (pruned and failed trials count: they cost), the best val accuracy and val loss.
+
+    ``rule="epoch"``: every epoch's end of every trial counts when it was measured, pruned and
+    failed trials' included, as Hyperband's short first-bracket trials count when they end: the
+    same rule for every engine. A trial recorded before epoch ends were (no ``epoch_ends``)
+    counts at its end. ``rule="complete"``: completed trials only, at their end, with the
+    metrics at their best epoch (the rule of the benchmarks before 2026-12-08)."""
+    if rule not in RULES:
+        raise ValueError(f"Unknown rule {rule!r}; choose one of {list(RULES)}")
     finished = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None]
     columns = ["trial", "seconds", "epochs", "best_val_accuracy", "best_val_loss"]
     if not finished:
         return pd.DataFrame(columns=columns)
     start = min(t.datetime_start for t in finished)
+    events = []  # (seconds, trial, epochs trained, val accuracy, val loss)
+    for t in finished:
+        r, end = Record.of(t), (t.datetime_complete - start).total_seconds()
+        complete = t.state == optuna.trial.TrialState.COMPLETE
+        if rule == "complete":
+            value = (r.val_accuracy, t.value) if complete else (None, None)
+            events.append((end, t.number, r.epochs(), *value))
+            continue
+        accuracy, loss = r.curves.get("val_accuracy", []), r.curves.get(MONITOR, [])
+        ends = r.epoch_ends if len(r.epoch_ends) == len(loss) else []
+        for i, when in enumerate(ends):
+            measured = accuracy[i] if i < len(accuracy) else None
+            events.append((when - start.timestamp(), t.number, 1, measured, loss[i]))
+        if not ends:  # recorded before epoch ends were: the whole trial at its end
+            best = max(accuracy, default=None), min(loss, default=None)
+            events.append((end, t.number, len(loss), *best))
     rows, epochs, best_acc, best_loss = [], 0, -math.inf, math.inf
-    for t in sorted(finished, key=lambda t: t.datetime_complete):
-        r = Record.of(t)
-        epochs += r.epochs()
-        if t.state == optuna.trial.TrialState.COMPLETE:
-            best_acc = max(best_acc, r.val_accuracy if r.val_accuracy is not None else -math.inf)
-            best_loss = min(best_loss, t.value)
+    for seconds, number, trained, accuracy, loss in sorted(events, key=lambda e: e[0]):
+        epochs += trained
+        if accuracy is not None and math.isfinite(accuracy):
+            best_acc = max(best_acc, accuracy)
+        if loss is not None and math.isfinite(loss):
+            best_loss = min(best_loss, loss)
         rows.append(
             {
-                "trial": t.number,
-                "seconds": (t.datetime_complete - start).total_seconds(),
+                "trial": number,
+                "seconds": seconds,
                 "epochs": epochs,
                 "best_val_accuracy": best_acc if math.isfinite(best_acc) else None,
                 "best_val_loss": best_loss if math.isfinite(best_loss) else None,
@@ -55,23 +81,28 @@ def progress(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def table(studies: list[optuna.Study], goals=GOALS) -> pd.DataFrame:
-    """One row per study: what it found and what it cost, and when it reached each goal."""
+def table(studies: list[optuna.Study], goals=GOALS, rule: str = "epoch") -> pd.DataFrame:
+    """One row per study: what it found and what it cost, and when it reached each goal (by
+    ``rule``, as ``progress`` counts)."""
     rows = []
     for study in studies:
-        p = progress(study)
+        p = progress(study, rule)
         settings = StudyAttrs.of(study).settings or {}
-        states = [t.state for t in study.get_trials(deepcopy=False)]
+        finished = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete]
+        states = [t.state for t in finished]
+        start = min((t.datetime_start for t in finished), default=None)
         row = {
             "study": study.study_name,
             "engine": settings.get("engine", "optuna"),
             "search": f"{settings.get('sampler', '?')}/{settings.get('pruner', '?')}",
             "best_val_loss": p["best_val_loss"].min() if len(p) else None,
             "best_val_acc": p["best_val_accuracy"].max() if len(p) else None,
-            "trials": len(p),
+            "trials": len(finished),
             "complete": states.count(optuna.trial.TrialState.COMPLETE),
             "epochs": int(p["epochs"].iloc[-1]) if len(p) else 0,
-            "wall_s": round(p["seconds"].iloc[-1]) if len(p) else 0,
+            "wall_s": round(max((t.datetime_complete - start).total_seconds() for t in finished))
+            if finished
+            else 0,
         }
         for goal in goals:
             hit = p[p["best_val_accuracy"].fillna(-1) >= goal]
@@ -80,10 +111,10 @@ def table(studies: list[optuna.Study], goals=GOALS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot(studies: list[optuna.Study], path: Path) -> Path:
+def plot(studies: list[optuna.Study], path: Path, rule: str = "epoch") -> Path:
     fig, (by_time, by_epochs) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for study in studies:
-        p = progress(study).dropna(subset=["best_val_accuracy"])
+        p = progress(study, rule).dropna(subset=["best_val_accuracy"])
         if p.empty:
             continue
         by_time.step(
@@ -104,7 +135,9 @@ def plot(studies: list[optuna.Study], path: Path) -> Path:
         )
     by_time.set_xlabel("wall time since the first trial began (minutes)")
     by_epochs.set_xlabel("epochs trained (all trials)")
-    by_time.set_ylabel("best val accuracy so far")
+    by_time.set_ylabel(
+        "best val accuracy so far" + (" (any epoch)" if rule == "epoch" else " (complete trials)")
+    )
     for ax in (by_time, by_epochs):
         ax.grid(alpha=0.3)
     by_time.legend(loc="best")
@@ -122,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite:///studies/<study>.db)",
     )
     parser.add_argument("--out", type=Path, default=Path("reports") / "compare")
+    parser.add_argument(
+        "--rule",
+        choices=RULES,
+        default="epoch",
+        help="what counts as found: every epoch's end of every trial, when it was measured "
+        "(epoch, the default: the same for Hyperband's short trials and pruned ones), or "
+        "completed trials only, at their end (complete)",
+    )
     args = parser.parse_args(argv)
     try:
         studies = [load_study(n, args.storage) for n in args.studies]
@@ -129,12 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    frame = table(studies)
+    frame = table(studies, rule=args.rule)
     csv, md = out / "compare.csv", out / "compare.md"
     frame.to_csv(csv, index=False)
     shown = readable(frame).to_markdown(index=False)  # the CSV keeps full precision
     md.write_text(shown + "\n")
-    figure = plot(studies, out / "compare.png")
+    figure = plot(studies, out / "compare.png", args.rule)
     print(shown)
     for path in (csv, md, figure):
         print(f"wrote {path}")

@@ -11,7 +11,9 @@ With several seeds the engines alternate (seed 0: optuna, hyperband, random; the
 slow hour of the machine does not fall on one engine. The data's tokenisation and the domain
 word vectors are prepared once before the first run, so no engine pays for them. Then
 ``analysis.compare`` prints one table (best val accuracy, trials, epochs, seconds to 0.85, 0.88,
-0.90) and draws the anytime curve of every study in one figure. Goal: the default reaches
+0.90) and draws the anytime curve of every study in one figure, twice: counting every epoch's
+end of every trial when it was measured (Hyperband's 2-epoch trials and pruned trials alike),
+then completed trials only (the rule before 2026-12-08). Goal: the default reaches
 Hyperband's final best val accuracy in at most two thirds of Hyperband's time, and ends ahead.
 
     python bench/engines.py --data ../shared/data/aclImdb_v1_labeled.tar.gz \\
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from analysis import compare
 from search import data as data_command
@@ -54,10 +57,10 @@ def warm(args: argparse.Namespace) -> int:
     return code
 
 
-def goal(ours_name: str, theirs_name: str, storage: str) -> str:
-    """The goal's verdict for one seed, in one line."""
+def goal(ours_name: str, theirs_name: str, storage: str, rule: str = "epoch") -> str:
+    """The goal's verdict for one seed, in one line, counting as ``compare.progress(rule)``."""
     ours, theirs = (
-        compare.progress(load_study(n, storage)).dropna(subset=["best_val_accuracy"])
+        compare.progress(load_study(n, storage), rule).dropna(subset=["best_val_accuracy"])
         for n in (ours_name, theirs_name)
     )
     if ours.empty or theirs.empty:
@@ -111,13 +114,18 @@ def main() -> int:
             if code not in (0, 130):
                 return code
     names = [study_name(args.prefix, engine, seed) for seed, engine in runs]
-    code = compare.main(["--studies", *names, "--storage", args.storage, "--out", args.out])
-    if code != 0:
-        return code
-    if {"optuna", "hyperband"} <= set(args.engines):
-        for seed in args.seeds:
-            ours, theirs = (study_name(args.prefix, e, seed) for e in ("optuna", "hyperband"))
-            print(goal(ours, theirs, args.storage))
+    for rule in compare.RULES:  # any epoch of any trial (the figure), then completed trials
+        print(f"== found: {rule} rule (python -m analysis.compare --rule {rule})")
+        out = str(Path(args.out) / rule)
+        code = compare.main(
+            ["--studies", *names, "--storage", args.storage, "--out", out, "--rule", rule]
+        )
+        if code != 0:
+            return code
+        if {"optuna", "hyperband"} <= set(args.engines):
+            for seed in args.seeds:
+                ours, theirs = (study_name(args.prefix, e, seed) for e in ("optuna", "hyperband"))
+                print(goal(ours, theirs, args.storage, rule))
     return 0
 
 

@@ -42,6 +42,7 @@ class Record:
     reviews_trained: int = 0
     seconds_per_review: float | None = None  # fit seconds (validation included) per review
     first_epoch_seconds: float | None = None  # the first epoch: what the guard compares
+    epoch_ends: list[float] = field(default_factory=list)  # Unix time of each epoch's end
     fail_reason: str | None = None
     failure: str | None = None  # a ``Failure`` value
     stopped_by: str | None = None  # "timeout": the study's budget ended it; "guard": too slow

@@ -171,7 +171,7 @@ def train(
     history: dict[str, list[float]] = {}
     model_params = p.as_dict()
 
-    samples, trained = len(cut.train.y), [0]
+    samples, trained, ends = len(cut.train.y), [0], []
 
     class Live(keras.callbacks.Callback):  # the dashboard shows the curves as they grow
         def on_epoch_begin(self, epoch, logs=None):
@@ -183,9 +183,10 @@ def train(
         def on_epoch_end(self, epoch, logs=None):
             trained[0] += min(self.batches * p.batch_size, samples)
             self.batches = 0
-            if epoch == initial_epoch:
+            ends.append(round(time.time(), 2))  # when this epoch's metrics existed: the anytime
+            if epoch == initial_epoch:  # curve of analysis.compare counts them from then
                 write(first_epoch_seconds=round(time.perf_counter() - self.began, 2))
-            write(curves=history)
+            write(curves=history, epoch_ends=ends)
             if note is not None:
                 note(record.trial_note(model_params, history))
 

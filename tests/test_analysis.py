@@ -453,3 +453,53 @@ def test_a_parameter_with_one_value_draws_without_a_warning(tmp_path):
         warnings.simplefilter("always")
         history.plot_parallel(study, tmp_path / "parallel.png", title="t")
     assert [str(w.message) for w in caught] == []
+
+
+def test_compare_counts_every_epoch_when_measured_or_completed_trials_only():
+    """Hyperband's short trials count when they end; a pruned trial's epochs, and a long
+    trial's early ones, count as well when they were measured (the default rule), so the
+    engines are compared alike. A trial recorded before epoch ends were counts at its end."""
+    import datetime as dt
+
+    from analysis import compare
+
+    t0 = dt.datetime(2026, 12, 8, 0, 0, 0)
+    at = lambda s: t0 + dt.timedelta(seconds=s)  # noqa: E731
+    study = optuna.create_study()
+
+    def add(state, start, end, accuracy, loss, ends=None):
+        attrs = {"curves": {"val_accuracy": accuracy, "val_loss": loss}}
+        if state == TrialState.COMPLETE:
+            best = loss.index(min(loss))
+            attrs.update(val_accuracy=accuracy[best], val_loss=loss[best])
+        if ends is not None:
+            attrs["epoch_ends"] = [at(s).timestamp() for s in ends]
+        trial = create_trial(
+            state=state,
+            value=min(loss) if state == TrialState.COMPLETE else None,
+            intermediate_values={i + 1: v for i, v in enumerate(loss)},
+            user_attrs=attrs,
+        )
+        trial.datetime_start, trial.datetime_complete = at(start), at(end)
+        study.add_trial(trial)
+
+    add(TrialState.COMPLETE, 0, 300, [0.80, 0.86, 0.85], [0.45, 0.33, 0.34], [100, 200, 300])
+    add(TrialState.PRUNED, 300, 450, [0.89], [0.30], [400])
+    add(TrialState.COMPLETE, 450, 600, [0.87, 0.88], [0.31, 0.29])  # no epoch_ends: at its end
+
+    epoch = compare.progress(study)
+    assert list(epoch["seconds"]) == [100, 200, 300, 400, 600]
+    assert list(epoch["best_val_accuracy"]) == [0.80, 0.86, 0.86, 0.89, 0.89]
+    assert list(epoch["epochs"]) == [1, 2, 3, 4, 6]
+    complete = compare.progress(study, "complete")
+    assert list(complete["seconds"]) == [300, 450, 600]
+    assert list(complete["best_val_accuracy"].fillna(0)) == [0.86, 0.86, 0.88]
+
+    rows = {rule: compare.table([study], rule=rule).iloc[0] for rule in compare.RULES}
+    assert (rows["epoch"]["s_to_0.85"], rows["epoch"]["s_to_0.88"]) == (200, 400)
+    assert (rows["complete"]["s_to_0.85"], rows["complete"]["s_to_0.88"]) == (300, 600)
+    for row in rows.values():
+        assert (row["trials"], row["complete"], row["epochs"], row["wall_s"]) == (3, 2, 6, 600)
+    assert rows["epoch"]["best_val_acc"] == 0.89 and rows["complete"]["best_val_acc"] == 0.88
+    with pytest.raises(ValueError, match="Unknown rule 'best'"):
+        compare.progress(study, "best")
