@@ -503,3 +503,56 @@ def test_compare_counts_every_epoch_when_measured_or_completed_trials_only():
     assert rows["epoch"]["best_val_acc"] == 0.89 and rows["complete"]["best_val_acc"] == 0.88
     with pytest.raises(ValueError, match="Unknown rule 'best'"):
         compare.progress(study, "best")
+
+
+def test_costs_say_where_the_budget_went_by_choice(tmp_path, capsys):
+    """Seconds, share and the best val accuracy per value, pruned trials counted (the budget
+    bought them); a parameter with many values (a width) is left out unless asked for."""
+    from analysis import costs
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = optuna.create_study(study_name="c", storage=url)
+    dists = {
+        "maxlen": CategoricalDistribution([200, 800]),
+        "units": IntDistribution(16, 256),
+    }
+    rows = [  # maxlen, units, state, fit seconds, val accuracy per epoch
+        (200, 16, TrialState.COMPLETE, 100.0, [0.80, 0.86]),
+        (200, 32, TrialState.PRUNED, 50.0, [0.84]),
+        (800, 64, TrialState.PRUNED, 600.0, [0.88]),
+        *[(200, 100 + i, TrialState.PRUNED, 25.0, [0.5]) for i in range(8)],
+    ]
+    for maxlen, units, state, seconds, accuracy in rows:
+        study.add_trial(
+            create_trial(
+                state=state,
+                value=0.3 if state == TrialState.COMPLETE else None,
+                params={"maxlen": maxlen, "units": units},
+                distributions=dists,
+                intermediate_values={i + 1: 0.4 for i in range(len(accuracy))},
+                user_attrs={
+                    "curves": {"val_accuracy": accuracy, "val_loss": [0.4] * len(accuracy)},
+                    "fit_seconds": seconds,
+                    "seconds_per_review": seconds / 20000,
+                },
+            )
+        )
+    frame = costs.costs([study])
+    assert list(frame["param"]) == ["maxlen", "maxlen"]  # 11 widths: not a choice to tabulate
+    first, second = frame.to_dict("records")
+    assert (first["value"], first["trials"], first["complete"]) == (800, 1, 0)
+    assert first["seconds"] == 600
+    assert first["share"] == round(600 / 950, 3) and first["best_val_acc"] == 0.88
+    assert (second["value"], second["trials"], second["seconds"], second["best_val_acc"]) == (
+        200,
+        10,
+        350,
+        0.86,
+    )
+    assert second["ms_per_review"] == 1000 * 25.0 / 20000  # the median trial's
+    assert len(costs.costs([study], ["units"])) == 11
+    out = tmp_path / "out"
+    assert costs.main(["--studies", "c", "--storage", url, "--out", str(out)]) == 0
+    assert (out / "costs.csv").exists() and "| maxlen" in capsys.readouterr().out
+    assert costs.main(["--studies", "nope", "--storage", url, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
