@@ -21,6 +21,7 @@ COMMANDS = [
     "analysis.summary",
     "analysis.report",
     "analysis.compare",
+    "analysis.costs",
     "analysis.curves",
     "analysis.gaps",
     "analysis.history",
