@@ -121,11 +121,13 @@ def ensemble(
     out: str | Path = "models",
     overwrite: bool = False,
     refit: bool = False,
+    nbsvm: bool = True,
 ) -> dict[str, Any]:
     """The study's best trials as one raw-text model, from the weights they kept, as
     ``python -m search.ensemble`` does: returns the figures (``rows``) and the model's path
     (``model``; load it with ``keras.models.load_model``). ``refit=True``: the members are
-    also trained again on train+val (``--refit``)."""
+    also trained again on train+val (``--refit``); ``nbsvm=False``: trials only
+    (``--no-nbsvm``)."""
     from search import backend, display, ensembling
 
     backend.load()
@@ -137,5 +139,6 @@ def ensemble(
             out=Path(out),
             overwrite=overwrite,
             refit=refit,
+            nbsvm=nbsvm,
             progress=print,
         )

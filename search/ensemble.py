@@ -5,7 +5,10 @@
     python -m search.ensemble --study imdb --refit      # members trained again on train+val
 
 Greedy forward selection with replacement over the complete trials' validation predictions
-(Caruana et al. 2004), no training: the members are the trials' own best-epoch weights. Prints
+(Caruana et al. 2004), no training: the members are the trials' own best-epoch weights. The
+NBSVM, fitted on the study's split (``search.linear``), is a candidate member too, as in Mesnil
+et al. (2014): a linear n-gram model errs on other reviews than an LSTM (``--no-nbsvm``: trials
+only). Prints
 the best single trial, the ensemble and the linear baselines on validation and test, and exports
 ``models/<study>-ensemble.keras`` (loadable without this project; ``search.predict`` reads it)
 with a model card listing the members and their weights. ``--refit`` trains each member again
@@ -66,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also train each member again on train+val for its best epoch count (minutes per "
         "member, as long as its trial); print both ensembles and export the refit one",
     )
+    parser.add_argument(
+        "--no-nbsvm",
+        action="store_true",
+        help="leave the NBSVM out of the candidates (by default it is one, fitted on the "
+        "study's split in a few minutes, and the selection decides its weight)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -93,6 +102,7 @@ def _main(argv: list[str] | None) -> int:
             data=args.data,
             unsup=args.unsup,
             refit=args.refit,
+            nbsvm=not args.no_nbsvm,
             out=args.out,
             overwrite=args.overwrite,
             force=args.force,
@@ -107,15 +117,15 @@ def _main(argv: list[str] | None) -> int:
 
 def table(result: dict) -> str:
     """The figures as a plain table, and the members."""
-    lines = [f"{'model':<34} {'val_acc':>8} {'test_acc':>8} {'seconds':>8}"]
+    lines = [f"{'model':<46} {'val_acc':>8} {'test_acc':>8} {'seconds':>8}"]
     for row in result["rows"]:
         val = f"{row['val_accuracy']:.4f}" if row["val_accuracy"] is not None else "-"
         seconds = f"{row['seconds']:.0f}" if row["seconds"] is not None else "-"
-        lines.append(f"{row['model']:<34} {val:>8} {row['test_accuracy']:>8.4f} {seconds:>8}")
+        lines.append(f"{row['model']:<46} {val:>8} {row['test_accuracy']:>8.4f} {seconds:>8}")
     lines.append(
         "members (weight): "
         + "; ".join(
-            f"trial {m['trial']} ({m['weight']:.2f}) {m['params']}" for m in result["members"]
+            f"{_named(m['trial'])} ({m['weight']:.2f}) {m['params']}" for m in result["members"]
         )
     )
     lines.append(
@@ -123,6 +133,10 @@ def table(result: dict) -> str:
     )
     lines.append(f"model: {result['model']}")
     return "\n".join(lines)
+
+
+def _named(member) -> str:
+    return f"trial {member}" if isinstance(member, int) else str(member)
 
 
 class _Callable(types.ModuleType):

@@ -21,8 +21,8 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import export, kept, study_attrs
-from search.data import read_reviews
+from search import export, kept, linear, study_attrs
+from search.data import read_reviews, read_splits
 from search.embeddings import VectorSettings
 from search.fitting import predict
 from search.record import Record
@@ -135,10 +135,15 @@ def ensemble(
     overwrite: bool = False,
     force: bool = False,
     refit: bool = False,
+    nbsvm: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Select, rebuild, test and export the ensemble of ``study``; record it in the study and
     return its figures (``rows``: the best single trial, the ensemble, the linear baselines).
+
+    ``nbsvm``: the NBSVM (``search.linear``, fitted on the study's split in a few minutes) is a
+    candidate member beside the trials; the table then shows the trials' ensemble and, when the
+    selection takes the NBSVM, the ensemble with it, which is the one exported.
 
     ``refit``: also train each member (and the best trial) again on train+val for its best
     epoch count, replaying its learning rates (``search.rerun.refit``), with the weights the
@@ -171,7 +176,17 @@ def ensemble(
                 f"split ({len(y_val)} reviews): pass the data the study ran on (a study from "
                 "before duplicates were left out of validation needs its trials rerun)"
             )
-        chosen = select(val, y_val, size)
+        alone = select(val, y_val, size)  # the trials' ensemble
+        chosen, lin = alone, None
+        if nbsvm:
+            say("fitting the NBSVM member on the study's training split (minutes)")
+            splits = read_splits(Path(dataset.source), dataset.settings)
+            if not np.array_equal(splits["val"].labels, y_val):
+                raise ValueError("the NBSVM member's validation split is not the study's")
+            lin = linear.fit(splits)
+            chosen = select({**val, linear.NAME: lin.val}, y_val, size)
+            if linear.NAME not in chosen.counts:
+                say("the selection left the NBSVM out: the ensemble is the trials'")
         if len(trials) == 1:
             log.warning(
                 f"only trial {next(iter(trials))} kept its weights: the ensemble is that one "
@@ -179,11 +194,12 @@ def ensemble(
             )
         best = min(trials.values(), key=lambda t: t.value).number
         say(
-            f"selected {len(chosen.counts)} of {len(trials)} kept trials in {size} steps: "
-            + ", ".join(f"trial {n} x{c}" for n, c in chosen.counts.items())
+            f"selected {len(chosen.counts)} of {len(trials) + bool(lin)} candidates in {size} "
+            "steps: " + ", ".join(f"{_named(n)} x{c}" for n, c in chosen.counts.items())
         )
         members, test, refits, test_refit = [], {}, {}, {}
-        for number in sorted(set(chosen.counts) | {best}):
+        numbers = (set(chosen.counts) | set(alone.counts) | {best}) - {linear.NAME}
+        for number in sorted(numbers):
             say(f"rebuilding trial {number} from its kept weights, predicting the test split")
             params = trial_params(trials[number], settings["space"], settings["data"])
             weights = kept.load_weights(store, Record.of(trials[number]).kept)
@@ -192,7 +208,7 @@ def ensemble(
             network = export.rebuilt(params, weights, mask_zero=cut.settings.mask_zero)
             _check_rebuilt(number, network, cut, val[number])
             test[number] = predict(network, cut.test.x, padding=cut.settings.padding)
-            if refit:
+            if refit and (number in chosen.counts or number == best):
                 refit_start = time.perf_counter()
                 epochs, rates = recorded_schedule(trials[number])
                 network = refitted(
@@ -213,10 +229,23 @@ def ensemble(
                     params, weights, vocabulary=cut.vocabulary, name=f"trial{number}"
                 )
                 members.append((number, chosen.weights[number], params, text))
-        exported = combined([(f"trial{n}", w, m) for n, w, _, m in members])
+        if lin is not None and linear.NAME in chosen.counts:
+            test[linear.NAME] = lin.test
+            member = lin
+            if refit:
+                say("refitting the NBSVM member on train+val")
+                member = linear.fit(splits, refit_c=lin.C)
+                test_refit[linear.NAME] = member.test
+                refits[linear.NAME] = member.seconds
+            members.append(
+                (linear.NAME, chosen.weights[linear.NAME], None, linear.to_keras(member))
+            )
+        exported = combined([(_named(n, ""), w, m) for n, w, _, m in members])
         say(f"testing the exported ensemble on the {len(y_test)} raw test reviews")
         texts = read_reviews(Path(dataset.source))["test"].texts
         raw = export.predict_texts(exported, texts)
+        if lin is not None:
+            val[linear.NAME] = lin.val
         ensemble_val, ensemble_test = chosen.mean(val), chosen.mean(test)
         seconds = time.perf_counter() - start
         baselines = StudyAttrs.of(study).baselines
@@ -229,8 +258,37 @@ def ensemble(
                 test[best],
                 Record.of(trials[best]).fit_seconds,
             ),
+            *(
+                [
+                    _row(
+                        f"ensemble of {len(alone.counts)} trials",
+                        y_val,
+                        alone.mean(val),
+                        y_test,
+                        alone.mean(test),
+                        None,
+                    )
+                ]
+                if linear.NAME in chosen.counts
+                else []
+            ),
+            *(
+                [
+                    _row(
+                        f"NBSVM member ({len(lin.vocabulary)} n-grams, Keras tokens)",
+                        y_val,
+                        lin.val,
+                        y_test,
+                        lin.test,
+                        lin.seconds,
+                    )
+                ]
+                if lin is not None
+                else []
+            ),
             _row(
-                f"ensemble of {len(members)}",
+                f"ensemble of {len(members)}"
+                + (" with the NBSVM" if linear.NAME in chosen.counts else ""),
                 y_val,
                 ensemble_val,
                 y_test,
@@ -275,7 +333,7 @@ def ensemble(
             "size": size,
             "refit": refit,
             "members": [
-                {"trial": n, "weight": round(w, 4), "params": summarize_params(p)}
+                {"trial": n, "weight": round(w, 4), "params": _summary(n, p, lin)}
                 for n, w, p, _ in members
             ],
             "val_log_loss": chosen.loss,
@@ -289,6 +347,8 @@ def ensemble(
             "trained_on": "train+val (refit)" if refit else "train (the trials' own weights)",
             "members": [
                 {"trial": n, "weight": w, "params": p.as_dict(), "trial_params": trials[n].params}
+                if n != linear.NAME
+                else {"member": n, "weight": w, "params": _summary(n, p, lin)}
                 for n, w, p, _ in members
             ],
             "data": {**settings["data"], "n_train": len(dataset.train.y), "n_test": len(y_test)},
@@ -312,6 +372,17 @@ def combined(members: list[tuple[str, float, Any]]):
     ]
     output = outputs[0] if len(outputs) == 1 else keras.layers.Add(name="mean")(outputs)
     return keras.Model(text, output, name="imdb_sentiment_ensemble")
+
+
+def _named(member, prefix: str = "trial ") -> str:
+    """A member's name: ``trial 3`` (``trial3`` in a layer name), or the NBSVM's."""
+    return member if member == linear.NAME else f"{prefix}{member}"
+
+
+def _summary(member, params, lin) -> str:
+    if member == linear.NAME:
+        return f"NBSVM, {len(lin.vocabulary)} 1-3 grams, C={lin.C:g}"
+    return summarize_params(params)
 
 
 def _check_rebuilt(number: int, network, cut, kept_val: np.ndarray) -> None:

@@ -111,13 +111,19 @@ def test_the_exported_ensemble_is_the_weighted_mean_of_its_members(
     s = optuna.load_study(study_name="e", storage=study)
     store = kept.store(s.user_attrs["paths"]["artifacts"])
     texts = ["a wonderful moving film", "awful boring waste<br />of time", "the plot"]
-    from search.data import load_imdb  # noqa: F401  (the members' vocabulary: the study's cut)
+    from search import linear
+    from search.data import read_splits
     from search.rerun import study_data, trial_params
     from search.trial import trial_data
 
     data, _ = study_data(s, str(imdb_dir), None)
     mean = np.zeros(len(texts))
+    assert "nbsvm" in [m.get("member") for m in members]  # tiny LSTMs: the NBSVM helps
     for m in members:
+        if m.get("member") == "nbsvm":  # fitted again on the study's split: the same model
+            splits = read_splits(Path(data.source), data.settings)
+            mean += m["weight"] * export.predict_texts(linear.to_keras(linear.fit(splits)), texts)
+            continue
         trial = s.trials[m["trial"]]
         params = trial_params(
             trial, s.user_attrs["settings"]["space"], s.user_attrs["settings"]["data"]
@@ -134,7 +140,7 @@ def test_the_exported_ensemble_is_the_weighted_mean_of_its_members(
 def test_refit_trains_each_member_on_train_and_val_as_rerun_all_data_does(
     study, imdb_dir, tmp_path, capsys
 ):
-    assert _ensemble(study, imdb_dir, tmp_path, "--size", "1", "--refit") == 0
+    assert _ensemble(study, imdb_dir, tmp_path, "--size", "1", "--refit", "--no-nbsvm") == 0
     shown = capsys.readouterr().out
     card = json.loads((tmp_path / "e-ensemble-alldata.json").read_text())
     (member,) = card["members"]
@@ -183,7 +189,9 @@ def test_the_exported_ensemble_loads_without_this_project(study, imdb_dir, tmp_p
 
 
 def test_the_api_call_works_after_the_command_module_is_imported(study, imdb_dir, tmp_path):
-    result = search.ensemble(study="e", storage=study, data=str(imdb_dir), out=tmp_path, size=1)
+    result = search.ensemble(
+        study="e", storage=study, data=str(imdb_dir), out=tmp_path, size=1, nbsvm=False
+    )
     assert [row["model"] for row in result["rows"][:2]] == [
         f"best single trial ({result['members'][0]['trial']})",
         "ensemble of 1",
@@ -196,7 +204,7 @@ def test_one_complete_trial_gives_a_one_member_ensemble_with_a_note(imdb_dir, tm
     args = ["--study", "e", "--storage", storage, "--space", f"{TINY}:space", "--epochs", "1"]
     assert optimize.main([*args, *tiny_data_args(imdb_dir), "--trials", "1", "--no-baseline"]) == 0
     capsys.readouterr()
-    assert _ensemble(storage, imdb_dir, tmp_path, "--quiet") == 0
+    assert _ensemble(storage, imdb_dir, tmp_path, "--quiet", "--no-nbsvm") == 0
     out = capsys.readouterr()
     assert "only trial 0 kept its weights" in out.err
     assert "ensemble of 1" in out.out
