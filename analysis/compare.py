@@ -20,7 +20,7 @@ import pandas as pd
 from analysis.plotting import plt, save_figure
 from analysis.trials import readable
 from search.files import writable_folder
-from search.record import MONITOR, Record
+from search.record import MONITOR, Record, local_seconds
 from search.storage import load_study
 from search.study_attrs import StudyAttrs
 
@@ -58,7 +58,7 @@ def progress(study: optuna.Study, rule: str = "epoch") -> pd.DataFrame:
         ends = r.epoch_ends if len(r.epoch_ends) == len(loss) else []
         for i, when in enumerate(ends):
             measured = accuracy[i] if i < len(accuracy) else None
-            events.append((when - start.timestamp(), t.number, 1, measured, loss[i]))
+            events.append((when - local_seconds(start), t.number, 1, measured, loss[i]))
         if not ends:  # recorded before epoch ends were: the whole trial at its end
             best = max(accuracy, default=None), min(loss, default=None)
             events.append((end, t.number, len(loss), *best))

@@ -5,8 +5,8 @@ the budget and never leads is one to narrow.
 
     python -m analysis.costs --studies imdb engines3-optuna-s1 [--storage URL] [--out DIR]
 
-Several studies of one space pool their trials. Only parameters with at most ``MAX_VALUES``
-distinct values are tabulated (choices, layer counts), not widths or rates. From the storage
+Several studies of one space pool their trials. Only parameters whose range has at most
+``MAX_VALUES`` values are tabulated (choices, layer counts), not widths or rates. From the storage
 alone: no TensorFlow, no data.
 """
 
@@ -47,11 +47,11 @@ def costs(studies: list[optuna.Study], params: list[str] | None = None) -> pd.Da
         t for s in studies for t in s.get_trials(deepcopy=False) if t.datetime_complete is not None
     ]
     total = sum(Record.of(t).fit_seconds for t in finished) or 1.0
-    names = params or list(dict.fromkeys(n for t in finished for n in t.params))
+    names = params or [n for n, d in _distributions(finished).items() if _few(d)]
     rows = []
     for name in names:
         values = {_key(t.params[name]) for t in finished if name in t.params}
-        if not values or (params is None and len(values) > MAX_VALUES):
+        if not values:
             continue
         for value in values:
             drew = [t for t in finished if name in t.params and _key(t.params[name]) == value]
@@ -80,6 +80,25 @@ def costs(studies: list[optuna.Study], params: list[str] | None = None) -> pd.Da
     return frame.drop(columns="_param").reset_index(drop=True)
 
 
+def _distributions(trials) -> dict[str, optuna.distributions.BaseDistribution]:
+    """Each parameter's distribution, in first-seen order."""
+    found: dict[str, optuna.distributions.BaseDistribution] = {}
+    for t in trials:
+        for name, distribution in t.distributions.items():
+            found.setdefault(name, distribution)
+    return found
+
+
+def _few(distribution) -> bool:
+    """A choice, or a whole number with at most ``MAX_VALUES`` values (a layer count), not a
+    width or a rate: what a per-value table can show."""
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return len(distribution.choices) <= MAX_VALUES
+    if isinstance(distribution, optuna.distributions.IntDistribution) and not distribution.log:
+        return (distribution.high - distribution.low) // distribution.step + 1 <= MAX_VALUES
+    return False
+
+
 def _key(value):
     """A param value as a table cell: lists (layer widths) as text."""
     return str(value) if isinstance(value, list) else value
@@ -99,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=None,
         metavar="NAME",
-        help=f"these only (default: every parameter with at most {MAX_VALUES} distinct values)",
+        help=f"these only (default: every choice, and every whole-number range of at most "
+        f"{MAX_VALUES} values)",
     )
     parser.add_argument("--out", type=Path, default=Path("reports") / "costs")
     args = parser.parse_args(argv)

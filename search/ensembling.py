@@ -185,8 +185,9 @@ def ensemble(
                 raise ValueError("the NBSVM member's validation split is not the study's")
             lin = linear.fit(splits)
             chosen = select({**val, linear.NAME: lin.val}, y_val, size)
-            if linear.NAME not in chosen.counts:
+            if linear.NAME not in chosen.counts:  # a shorter prefix of the trials' own path
                 say("the selection left the NBSVM out: the ensemble is the trials'")
+                chosen = alone
         if len(trials) == 1:
             log.warning(
                 f"only trial {next(iter(trials))} kept its weights: the ensemble is that one "
@@ -229,6 +230,7 @@ def ensemble(
                     params, weights, vocabulary=cut.vocabulary, name=f"trial{number}"
                 )
                 members.append((number, chosen.weights[number], params, text))
+        lin_shown = lin  # the NBSVM the export holds: refit or not
         if lin is not None and linear.NAME in chosen.counts:
             test[linear.NAME] = lin.test
             member = lin
@@ -237,16 +239,20 @@ def ensemble(
                 member = linear.fit(splits, refit_c=lin.C)
                 test_refit[linear.NAME] = member.test
                 refits[linear.NAME] = member.seconds
+                lin_shown = member
             members.append(
                 (linear.NAME, chosen.weights[linear.NAME], None, linear.to_keras(member))
             )
-        exported = combined([(_named(n, ""), w, m) for n, w, _, m in members])
+        exported = combined([(_named(n, "trial"), w, m) for n, w, _, m in members])
         say(f"testing the exported ensemble on the {len(y_test)} raw test reviews")
         texts = read_reviews(Path(dataset.source))["test"].texts
         raw = export.predict_texts(exported, texts)
         if lin is not None:
             val[linear.NAME] = lin.val
         ensemble_val, ensemble_test = chosen.mean(val), chosen.mean(test)
+        ensemble_name = f"ensemble of {len(members)}" + (
+            " with the NBSVM" if linear.NAME in chosen.counts else ""
+        )
         seconds = time.perf_counter() - start
         baselines = StudyAttrs.of(study).baselines
         rows = [
@@ -287,8 +293,7 @@ def ensemble(
                 else []
             ),
             _row(
-                f"ensemble of {len(members)}"
-                + (" with the NBSVM" if linear.NAME in chosen.counts else ""),
+                ensemble_name,
                 y_val,
                 ensemble_val,
                 y_test,
@@ -304,7 +309,7 @@ def ensemble(
                         "seconds": refits[best],
                     },
                     {
-                        "model": f"ensemble of {len(members)}, refit",
+                        "model": f"{ensemble_name}, refit",
                         "val_accuracy": None,
                         "test_accuracy": accuracy(y_test, chosen.mean(test_refit)),
                         "seconds": sum(refits[n] for n in chosen.counts),
@@ -333,7 +338,7 @@ def ensemble(
             "size": size,
             "refit": refit,
             "members": [
-                {"trial": n, "weight": round(w, 4), "params": _summary(n, p, lin)}
+                {"trial": n, "weight": round(w, 4), "params": _summary(n, p, lin_shown)}
                 for n, w, p, _ in members
             ],
             "val_log_loss": chosen.loss,
@@ -348,7 +353,7 @@ def ensemble(
             "members": [
                 {"trial": n, "weight": w, "params": p.as_dict(), "trial_params": trials[n].params}
                 if n != linear.NAME
-                else {"member": n, "weight": w, "params": _summary(n, p, lin)}
+                else {"member": n, "weight": w, "params": _summary(n, p, lin_shown)}
                 for n, w, p, _ in members
             ],
             "data": {**settings["data"], "n_train": len(dataset.train.y), "n_test": len(y_test)},
@@ -375,7 +380,8 @@ def combined(members: list[tuple[str, float, Any]]):
 
 
 def _named(member, prefix: str = "trial ") -> str:
-    """A member's name: ``trial 3`` (``trial3`` in a layer name), or the NBSVM's."""
+    """A member's name: ``trial 3`` (``trial3`` as a layer's, prefix ``trial``), or the
+    NBSVM's."""
     return member if member == linear.NAME else f"{prefix}{member}"
 
 

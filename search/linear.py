@@ -35,7 +35,8 @@ _SPACE = re.compile(r"[ \t\n\r\v\f]+")
 def tokens(text: str) -> list[str]:
     """A review's 1-3 grams as ``TextVectorization(standardize="lower_and_strip_punctuation",
     ngrams=3)`` makes them, after ``search.data.clean`` (which ``export.predict_texts`` applies)."""
-    words = [w for w in _SPACE.split(_STRIP.sub("", clean(text).lower())) if w]
+    lower = clean(text).encode().lower().decode()  # tf.strings.lower: ASCII letters only
+    words = [w for w in _SPACE.split(_STRIP.sub("", lower)) if w]
     grams = []
     for n in range(1, NGRAMS + 1):
         grams += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]

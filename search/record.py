@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +21,7 @@ MONITOR = "val_loss"  # the objective every engine minimises, and the metric pru
 # one attr they made a line 3,600 px wide on optuna-dashboard's trial page
 CURVE = "curve_"
 DIGITS = 5
+LOCAL_EPOCH = datetime(1970, 1, 1)  # what ``epoch_ends`` count from (``local_seconds``)
 
 
 class Failure(StrEnum):
@@ -42,7 +44,9 @@ class Record:
     reviews_trained: int = 0
     seconds_per_review: float | None = None  # fit seconds (validation included) per review
     first_epoch_seconds: float | None = None  # the first epoch: what the guard compares
-    epoch_ends: list[float] = field(default_factory=list)  # Unix time of each epoch's end
+    # each epoch's end, in seconds since 1970-01-01 on the local clock, as Optuna's naive
+    # datetime_start counts: a study analysed in another time zone keeps its order
+    epoch_ends: list[float] = field(default_factory=list)
     fail_reason: str | None = None
     failure: str | None = None  # a ``Failure`` value
     stopped_by: str | None = None  # "timeout": the study's budget ended it; "guard": too slow
@@ -78,6 +82,12 @@ class Record:
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(Record))
+
+
+def local_seconds(when: datetime | None = None) -> float:
+    """``when`` (default: now), a naive local time as Optuna stores a trial's start, in seconds
+    since ``LOCAL_EPOCH``."""
+    return ((when or datetime.now()) - LOCAL_EPOCH).total_seconds()
 
 
 def checked(values: dict[str, Any]) -> dict[str, Any]:

@@ -183,8 +183,8 @@ def train(
         def on_epoch_end(self, epoch, logs=None):
             trained[0] += min(self.batches * p.batch_size, samples)
             self.batches = 0
-            ends.append(round(time.time(), 2))  # when this epoch's metrics existed: the anytime
-            if epoch == initial_epoch:  # curve of analysis.compare counts them from then
+            ends.append(round(record.local_seconds(), 2))  # analysis.compare's anytime curve
+            if epoch == initial_epoch:  # counts this epoch's metrics from then
                 write(first_epoch_seconds=round(time.perf_counter() - self.began, 2))
             write(curves=history, epoch_ends=ends)
             if note is not None:

@@ -462,6 +462,7 @@ def test_compare_counts_every_epoch_when_measured_or_completed_trials_only():
     import datetime as dt
 
     from analysis import compare
+    from search.record import local_seconds
 
     t0 = dt.datetime(2026, 12, 8, 0, 0, 0)
     at = lambda s: t0 + dt.timedelta(seconds=s)  # noqa: E731
@@ -473,7 +474,7 @@ def test_compare_counts_every_epoch_when_measured_or_completed_trials_only():
             best = loss.index(min(loss))
             attrs.update(val_accuracy=accuracy[best], val_loss=loss[best])
         if ends is not None:
-            attrs["epoch_ends"] = [at(s).timestamp() for s in ends]
+            attrs["epoch_ends"] = [local_seconds(at(s)) for s in ends]
         trial = create_trial(
             state=state,
             value=min(loss) if state == TrialState.COMPLETE else None,
@@ -538,7 +539,7 @@ def test_costs_say_where_the_budget_went_by_choice(tmp_path, capsys):
             )
         )
     frame = costs.costs([study])
-    assert list(frame["param"]) == ["maxlen", "maxlen"]  # 11 widths: not a choice to tabulate
+    assert list(frame["param"]) == ["maxlen", "maxlen"]  # a width's range: not tabulated
     first, second = frame.to_dict("records")
     assert (first["value"], first["trials"], first["complete"]) == (800, 1, 0)
     assert first["seconds"] == 600

@@ -151,6 +151,7 @@ def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path
 
     from analysis import compare, report
     from analysis.trials import trials_frame
+    from search.record import local_seconds
 
     assert run("--trials", "2", "--seed", "0", study="opt") == 0
     assert run("--engine", "kerastuner", "--tuner", "random", "--trials", "2", study="kt") == 0
@@ -173,7 +174,7 @@ def test_compare_and_report_on_studies_the_engines_really_produced(run, tmp_path
         for t in trials:
             r = Record.of(t)
             assert len(r.epoch_ends) == r.epochs()
-            began, ended = t.datetime_start.timestamp(), t.datetime_complete.timestamp()
+            began, ended = local_seconds(t.datetime_start), local_seconds(t.datetime_complete)
             assert all(began < e <= ended + 0.01 for e in r.epoch_ends) and r.epoch_ends == sorted(
                 r.epoch_ends
             )

@@ -9,7 +9,7 @@ import pytest
 from search import export, linear
 from search.data import Reviews
 
-POS = ["a wonderful, moving film!", "great acting<br />and a great plot", "loved it: superb"]
+POS = ["a wonderful, moving film!", "great acting<br />and a great plot", "loved it: Émile"]
 NEG = ["awful... a boring waste", "terrible acting, dull plot", "hated it; dreadful"]
 
 
@@ -20,7 +20,7 @@ def splits() -> dict[str, Reviews]:
     train = reviews(POS * 3 + NEG * 3, [1] * 9 + [0] * 9)
     val = reviews(["a great, moving film", "a dull waste"], [1, 0])
     test = reviews(
-        ["Wonderful!  Superb\tacting", "café  trés\u00a0dull<br/>awful", "zygote xylophone"],
+        ["Wonderful!  ÉMILE\tacting", "café  trés\u00a0dull<br/>awful", "zygote xylophone"],
         [1, 0, 1],
     )
     return {"train": train, "val": val, "test": test}
@@ -57,6 +57,7 @@ def test_it_learns_from_the_training_split_only_and_refits_on_train_and_val():
         ("Don't stop!", ["dont", "stop", "dont stop"]),
         ("a<br />b", ["a", "b", "a b"]),
         ("x  y\tz", ["x", "y", "z", "x y", "y z", "x y z"]),
+        ("Émile CAFÉ", ["Émile", "cafÉ", "Émile cafÉ"]),  # TF lower-cases ASCII letters only
     ],
 )
 def test_tokens_are_the_ones_text_vectorization_makes(text, expected):
