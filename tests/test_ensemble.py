@@ -161,6 +161,28 @@ def test_refit_trains_each_member_on_train_and_val_as_rerun_all_data_does(
     )
 
 
+def test_refit_with_the_nbsvm_refits_it_on_train_and_val_too(study, imdb_dir, tmp_path, capsys):
+    assert _ensemble(study, imdb_dir, tmp_path, "--size", "6", "--refit") == 0
+    shown = capsys.readouterr().out
+    assert "refitting the NBSVM member on train+val" in shown
+    card = json.loads((tmp_path / "e-ensemble-alldata.json").read_text())
+    (nbsvm,) = [m for m in card["members"] if m.get("member") == "nbsvm"]
+    refit_rows = [r for r in card["metrics"] if r.endswith(", refit")]
+    assert any("with the NBSVM, refit" in r for r in refit_rows)
+    # the exported file holds the refit NBSVM: trained on train+val, it knows val's n-grams
+    from search import linear
+    from search.data import read_splits
+    from search.rerun import study_data
+
+    s = optuna.load_study(study_name="e", storage=study)
+    data, _ = study_data(s, str(imdb_dir), None)
+    splits = read_splits(Path(data.source), data.settings)
+    first = linear.fit(splits)
+    refit = linear.fit(splits, refit_c=first.C)
+    assert len(refit.vocabulary) > len(first.vocabulary)
+    assert nbsvm["params"] == f"NBSVM, {len(refit.vocabulary)} 1-3 grams, C={first.C:g}"
+
+
 def test_the_exported_ensemble_loads_without_this_project(study, imdb_dir, tmp_path):
     assert _ensemble(study, imdb_dir, tmp_path, "--quiet") == 0
     path = tmp_path / "e-ensemble.keras"
