@@ -189,9 +189,14 @@ def ensemble(
                 say("the selection left the NBSVM out: the ensemble is the trials'")
                 chosen = alone
         if len(trials) == 1:
+            alone_note = (
+                "the ensemble has that one trial and the NBSVM"
+                if linear.NAME in chosen.counts
+                else "the ensemble is that one trial"
+            )
             log.warning(
-                f"only trial {next(iter(trials))} kept its weights: the ensemble is that one "
-                "trial (an ensemble needs more complete trials to choose from)"
+                f"only trial {next(iter(trials))} kept its weights: {alone_note} (an ensemble "
+                "needs more complete trials to choose from)"
             )
         best = min(trials.values(), key=lambda t: t.value).number
         say(
@@ -267,7 +272,7 @@ def ensemble(
             *(
                 [
                     _row(
-                        f"ensemble of {len(alone.counts)} trials",
+                        f"ensemble of {len(alone.counts)} trial{'s' * (len(alone.counts) > 1)}",
                         y_val,
                         alone.mean(val),
                         y_test,
