@@ -18,10 +18,8 @@ import optuna
 import pandas as pd
 
 from analysis.plotting import plt, save_figure
-from analysis.trials import readable
-from search.files import writable_folder
+from analysis.trials import add_studies_arguments, readable, studies_and_folder
 from search.record import MONITOR, Record, local_seconds
-from search.storage import load_study
 from search.study_attrs import StudyAttrs
 
 GOALS = (0.85, 0.88, 0.90)
@@ -147,14 +145,7 @@ def plot(studies: list[optuna.Study], path: Path, rule: str = "epoch") -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.compare", description=__doc__)
-    parser.add_argument("--studies", nargs="+", required=True, metavar="NAME")
-    parser.add_argument(
-        "--storage",
-        default=None,
-        help="one Optuna storage URL for all studies (default: each study's "
-        "sqlite:///studies/<study>.db)",
-    )
-    parser.add_argument("--out", type=Path, default=Path("reports") / "compare")
+    add_studies_arguments(parser, "compare")
     parser.add_argument(
         "--rule",
         choices=RULES,
@@ -165,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        studies = [load_study(n, args.storage) for n in args.studies]
-        out = writable_folder(args.out)
+        studies, out = studies_and_folder(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

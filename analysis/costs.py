@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 import optuna
 import pandas as pd
 
-from analysis.trials import readable
-from search.files import writable_folder
+from analysis.trials import add_studies_arguments, readable, studies_and_folder
 from search.record import Record
-from search.storage import load_study
 
 MAX_VALUES = 8
 COLUMNS = [
@@ -106,13 +103,7 @@ def _key(value):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.costs", description=__doc__)
-    parser.add_argument("--studies", nargs="+", required=True, metavar="NAME")
-    parser.add_argument(
-        "--storage",
-        default=None,
-        help="one Optuna storage URL for all studies (default: each study's "
-        "sqlite:///studies/<study>.db)",
-    )
+    add_studies_arguments(parser, "costs")
     parser.add_argument(
         "--params",
         nargs="+",
@@ -121,11 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"these only (default: every choice, and every whole-number range of at most "
         f"{MAX_VALUES} values)",
     )
-    parser.add_argument("--out", type=Path, default=Path("reports") / "costs")
     args = parser.parse_args(argv)
     try:
-        studies = [load_study(n, args.storage) for n in args.studies]
-        out = writable_folder(args.out)
+        studies, out = studies_and_folder(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -148,6 +148,24 @@ def add_arguments(parser: argparse.ArgumentParser, out: str = "reports") -> None
     )
 
 
+def add_studies_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    """``--studies`` (several, head to head or pooled), one ``--storage`` and ``--out``."""
+    parser.add_argument("--studies", nargs="+", required=True, metavar="NAME")
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="one Optuna storage URL for all studies (default: each study's "
+        "sqlite:///studies/<study>.db)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("reports") / out)
+
+
+def studies_and_folder(args: argparse.Namespace) -> tuple[list[optuna.Study], Path]:
+    """The ``--studies`` and a writable ``--out``; a ValueError (one line) when one is not."""
+    studies = [load_study(n, args.storage) for n in args.studies]
+    return studies, writable_folder(args.out)
+
+
 def study_with_trials(name: str, storage: str | None) -> optuna.Study:
     """The stored study; a ValueError when it is missing or has no trial to show."""
     study = load_study(name, storage)
