@@ -13,8 +13,10 @@ word vectors are prepared once before the first run, so no engine pays for them.
 ``analysis.compare`` prints one table (best val accuracy, trials, epochs, seconds to 0.85, 0.88,
 0.90) and draws the anytime curve of every study in one figure, twice: counting every epoch's
 end of every trial when it was measured (Hyperband's 2-epoch trials and pruned trials alike),
-then completed trials only (the rule before 2026-12-08). Goal: the default reaches
-Hyperband's final best val accuracy in at most two thirds of Hyperband's time, and ends ahead.
+then completed trials only (the rule before 2026-12-08); and ``analysis.costs`` of all the
+studies: what each choice of the space cost and reached, the data a review of its ranges needs.
+Goal: the default reaches Hyperband's final best val accuracy in at most two thirds of
+Hyperband's time, and ends ahead.
 
     python bench/engines.py --data ../shared/data/aclImdb_v1_labeled.tar.gz \\
         --unsup ../shared/data/aclImdb_v1_unsup.tar.gz --budget 2400
@@ -27,7 +29,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis import compare
+from analysis import compare, costs
 from search import data as data_command
 from search import optimize
 from search import vectors as vectors_command
@@ -126,7 +128,10 @@ def main() -> int:
             for seed in args.seeds:
                 ours, theirs = (study_name(args.prefix, e, seed) for e in ("optuna", "hyperband"))
                 print(goal(ours, theirs, args.storage, rule))
-    return 0
+    print("== where the budget went, by choice (python -m analysis.costs): the space review's data")
+    return costs.main(
+        ["--studies", *names, "--storage", args.storage, "--out", str(Path(args.out) / "costs")]
+    )
 
 
 if __name__ == "__main__":
