@@ -5,8 +5,8 @@ the budget and never leads is one to narrow.
 
     python -m analysis.costs --studies imdb engines3-optuna-s1 [--storage URL] [--out DIR]
 
-Several studies of one space pool their trials. Only parameters whose range has at most
-``MAX_VALUES`` values are tabulated (choices, layer counts), not widths or rates. From the storage
+Several studies of one space pool their trials. Only parameters with at most ``MAX_VALUES``
+values are tabulated (choices, layer counts, dropouts in steps), not widths or rates. From the storage
 alone: no TensorFlow, no data.
 """
 
@@ -87,12 +87,14 @@ def _distributions(trials) -> dict[str, optuna.distributions.BaseDistribution]:
 
 
 def _few(distribution) -> bool:
-    """A choice, or a whole number with at most ``MAX_VALUES`` values (a layer count), not a
-    width or a rate: what a per-value table can show."""
+    """A choice, or a stepped range of at most ``MAX_VALUES`` values (a layer count, a dropout
+    in steps of 0.1), not a width or a rate: what a per-value table can show."""
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return len(distribution.choices) <= MAX_VALUES
     if isinstance(distribution, optuna.distributions.IntDistribution) and not distribution.log:
         return (distribution.high - distribution.low) // distribution.step + 1 <= MAX_VALUES
+    if isinstance(distribution, optuna.distributions.FloatDistribution) and distribution.step:
+        return round((distribution.high - distribution.low) / distribution.step) + 1 <= MAX_VALUES
     return False
 
 
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=None,
         metavar="NAME",
-        help=f"these only (default: every choice, and every whole-number range of at most "
+        help=f"these only (default: every choice, and every stepped range of at most "
         f"{MAX_VALUES} values)",
     )
     args = parser.parse_args(argv)

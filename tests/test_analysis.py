@@ -516,6 +516,7 @@ def test_costs_say_where_the_budget_went_by_choice(tmp_path, capsys):
     dists = {
         "maxlen": CategoricalDistribution([200, 800]),
         "units": IntDistribution(16, 256),
+        "dropout": FloatDistribution(0.0, 0.5, step=0.1),  # 6 values: tabulated
     }
     rows = [  # maxlen, units, state, fit seconds, val accuracy per epoch
         (200, 16, TrialState.COMPLETE, 100.0, [0.80, 0.86]),
@@ -528,7 +529,7 @@ def test_costs_say_where_the_budget_went_by_choice(tmp_path, capsys):
             create_trial(
                 state=state,
                 value=0.3 if state == TrialState.COMPLETE else None,
-                params={"maxlen": maxlen, "units": units},
+                params={"maxlen": maxlen, "units": units, "dropout": 0.1},
                 distributions=dists,
                 intermediate_values={i + 1: 0.4 for i in range(len(accuracy))},
                 user_attrs={
@@ -539,8 +540,9 @@ def test_costs_say_where_the_budget_went_by_choice(tmp_path, capsys):
             )
         )
     frame = costs.costs([study])
-    assert list(frame["param"]) == ["maxlen", "maxlen"]  # a width's range: not tabulated
-    first, second = frame.to_dict("records")
+    assert list(frame["param"]) == ["maxlen", "maxlen", "dropout"]  # not a width's range
+    first, second, dropout = frame.to_dict("records")
+    assert (dropout["value"], dropout["trials"], dropout["seconds"]) == (0.1, 11, 950)
     assert (first["value"], first["trials"], first["complete"]) == (800, 1, 0)
     assert first["seconds"] == 600
     assert first["share"] == round(600 / 950, 3) and first["best_val_acc"] == 0.88
