@@ -6,8 +6,8 @@ the budget and never leads is one to narrow.
     python -m analysis.costs --studies imdb engines3-optuna-s1 [--storage URL] [--out DIR]
 
 Several studies of one space pool their trials. Only parameters with at most ``MAX_VALUES``
-values are tabulated (choices, layer counts, dropouts in steps), not widths or rates. From the storage
-alone: no TensorFlow, no data.
+values are tabulated (choices, layer counts, dropouts in steps), not widths or rates. From the
+storage alone: no TensorFlow, no data.
 """
 
 from __future__ import annotations
