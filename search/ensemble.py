@@ -26,7 +26,7 @@ import sys
 import types
 from pathlib import Path
 
-from search.ensembling import SIZE
+from search.ensembling import SIZE, member_name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,7 +125,8 @@ def table(result: dict) -> str:
     lines.append(
         "members (weight): "
         + "; ".join(
-            f"{_named(m['trial'])} ({m['weight']:.2f}) {m['params']}" for m in result["members"]
+            f"{member_name(m['trial'])} ({m['weight']:.2f}) {m['params']}"
+            for m in result["members"]
         )
     )
     lines.append(
@@ -133,10 +134,6 @@ def table(result: dict) -> str:
     )
     lines.append(f"model: {result['model']}")
     return "\n".join(lines)
-
-
-def _named(member) -> str:
-    return f"trial {member}" if isinstance(member, int) else str(member)
 
 
 class _Callable(types.ModuleType):

@@ -184,7 +184,8 @@ def ensemble(
             if not np.array_equal(splits["val"].labels, y_val):
                 raise ValueError("the NBSVM member's validation split is not the study's")
             lin = linear.fit(splits)
-            chosen = select({**val, linear.NAME: lin.val}, y_val, size)
+            val[linear.NAME] = lin.val
+            chosen = select(val, y_val, size)
             if linear.NAME not in chosen.counts:  # a shorter prefix of the trials' own path
                 say("the selection left the NBSVM out: the ensemble is the trials'")
                 chosen = alone
@@ -201,7 +202,7 @@ def ensemble(
         best = min(trials.values(), key=lambda t: t.value).number
         say(
             f"selected {len(chosen.counts)} of {len(trials) + bool(lin)} candidates in {size} "
-            "steps: " + ", ".join(f"{_named(n)} x{c}" for n, c in chosen.counts.items())
+            "steps: " + ", ".join(f"{member_name(n)} x{c}" for n, c in chosen.counts.items())
         )
         members, test, refits, test_refit = [], {}, {}, {}
         numbers = (set(chosen.counts) | set(alone.counts) | {best}) - {linear.NAME}
@@ -248,12 +249,10 @@ def ensemble(
             members.append(
                 (linear.NAME, chosen.weights[linear.NAME], None, linear.to_keras(member))
             )
-        exported = combined([(_named(n, "trial"), w, m) for n, w, _, m in members])
+        exported = combined([(member_name(n, "trial"), w, m) for n, w, _, m in members])
         say(f"testing the exported ensemble on the {len(y_test)} raw test reviews")
         texts = read_reviews(Path(dataset.source))["test"].texts
         raw = export.predict_texts(exported, texts)
-        if lin is not None:
-            val[linear.NAME] = lin.val
         ensemble_val, ensemble_test = chosen.mean(val), chosen.mean(test)
         ensemble_name = f"ensemble of {len(members)}" + (
             " with the NBSVM" if linear.NAME in chosen.counts else ""
@@ -384,7 +383,7 @@ def combined(members: list[tuple[str, float, Any]]):
     return keras.Model(text, output, name="imdb_sentiment_ensemble")
 
 
-def _named(member, prefix: str = "trial ") -> str:
+def member_name(member, prefix: str = "trial ") -> str:
     """A member's name: ``trial 3`` (``trial3`` as a layer's, prefix ``trial``), or the
     NBSVM's."""
     return member if member == linear.NAME else f"{prefix}{member}"

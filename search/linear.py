@@ -12,7 +12,6 @@ small. The member is scored on validation like a trial, and the selection decide
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ import numpy as np
 
 from search.baseline import NBSVM_C, nb_ratios
 from search.data import Reviews, clean
-
-log = logging.getLogger(__name__)
 
 NAME = "nbsvm"  # its key among the ensemble's members (trials are numbers)
 MAX_FEATURES = 500_000
@@ -79,22 +76,28 @@ def fit(
     x_train = vectorizer.fit_transform(texts)
     ratios = nb_ratios(x_train, labels)  # the labels of what it trains on, never test's
     x_train = x_train.multiply(ratios).tocsr()
-    x_val = vectorizer.transform(splits["val"].texts).multiply(ratios).tocsr()
-    best = None
-    for c in grid if refit_c is None else (refit_c,):
+    x_val = None
+    if refit_c is not None:  # C is known; validation is in the training data
+        c = refit_c
         model = LogisticRegression(C=c, max_iter=2000, solver="liblinear", dual=True)
         model.fit(x_train, labels)
-        score = model.score(x_val, splits["val"].labels)
-        if best is None or score > best[0]:
-            best = (score, c, model)
-    _, c, model = best
+    else:
+        x_val = vectorizer.transform(splits["val"].texts).multiply(ratios).tocsr()
+        best = None
+        for c in grid:
+            model = LogisticRegression(C=c, max_iter=2000, solver="liblinear", dual=True)
+            model.fit(x_train, labels)
+            score = model.score(x_val, splits["val"].labels)
+            if best is None or score > best[0]:
+                best = (score, c, model)
+        _, c, model = best
     x_test = vectorizer.transform(splits["test"].texts).multiply(ratios).tocsr()
     return LinearMember(
         vocabulary=[str(v) for v in vectorizer.get_feature_names_out()],
         weights=(ratios * model.coef_.ravel()).astype(np.float32),
         bias=float(model.intercept_[0]),
         C=c,
-        val=None if refit_c is not None else model.predict_proba(x_val)[:, 1].astype(np.float32),
+        val=None if x_val is None else model.predict_proba(x_val)[:, 1].astype(np.float32),
         test=model.predict_proba(x_test)[:, 1].astype(np.float32),
         seconds=time.perf_counter() - start,
     )
