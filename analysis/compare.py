@@ -44,6 +44,7 @@ def progress(study: optuna.Study, rule: str = "epoch") -> pd.DataFrame:
     if not finished:
         return pd.DataFrame(columns=columns)
     start = min(t.datetime_start for t in finished)
+    origin = local_seconds(start)  # epoch_ends count in local seconds
     events = []  # (seconds, trial, epochs trained, val accuracy, val loss)
     for t in finished:
         r, end = Record.of(t), (t.datetime_complete - start).total_seconds()
@@ -56,7 +57,7 @@ def progress(study: optuna.Study, rule: str = "epoch") -> pd.DataFrame:
         ends = r.epoch_ends if len(r.epoch_ends) == len(loss) else []
         for i, when in enumerate(ends):
             measured = accuracy[i] if i < len(accuracy) else None
-            events.append((when - local_seconds(start), t.number, 1, measured, loss[i]))
+            events.append((when - origin, t.number, 1, measured, loss[i]))
         if not ends:  # recorded before epoch ends were: the whole trial at its end
             best = max(accuracy, default=None), min(loss, default=None)
             events.append((end, t.number, len(loss), *best))
